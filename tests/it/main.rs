@@ -1,0 +1,5 @@
+//! Host integration tests: rs6's binaries run unprivileged in temporary
+//! directories, with Debian's s6 as the oracle. `cargo xtask test` builds the
+//! release binaries first and points `RS6_BIN` at them.
+
+mod binaries;
