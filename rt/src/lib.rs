@@ -38,10 +38,16 @@ pub use sys::Args;
 /// the exit code; a panic prints one line and exits 101 ([`err::EXIT_BUG`]).
 /// `entry!(run, pid1)` is for process 1: a panic prints one line, syncs and
 /// reboots, and never returns to the kernel (a PID 1 exit is a kernel panic).
+///
+/// A binary using it starts with `#![cfg_attr(not(test), no_std)]` and
+/// `#![cfg_attr(not(test), no_main)]`, so that `cargo test`/`clippy
+/// --all-targets` can build its unit tests with std (the macro's items are
+/// `#[cfg(not(test))]`).
 #[macro_export]
 macro_rules! entry {
     ($main:path) => {
         $crate::entry!(@main $main);
+        #[cfg(not(test))]
         #[panic_handler]
         fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
             $crate::panic::exit_on_panic(info)
@@ -49,15 +55,17 @@ macro_rules! entry {
     };
     ($main:path, pid1) => {
         $crate::entry!(@main $main);
+        #[cfg(not(test))]
         #[panic_handler]
         fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
             $crate::panic::reboot_on_panic(info)
         }
     };
     (@main $main:path) => {
+        #[cfg(not(test))]
         #[allow(unsafe_code)]
-        #[unsafe(no_mangle)]
-        extern "C" fn main(
+        #[unsafe(export_name = "main")]
+        extern "C" fn rt_c_main(
             argc: core::ffi::c_int,
             argv: *const *const core::ffi::c_char,
             envp: *const *const core::ffi::c_char,
@@ -69,6 +77,7 @@ macro_rules! entry {
         }
         /// Non-LTO builds reference this symbol (core is built with unwinding);
         /// with panic=abort it is never called.
+        #[cfg(not(test))]
         #[allow(unsafe_code)]
         #[unsafe(no_mangle)]
         extern "C" fn rust_eh_personality() {}

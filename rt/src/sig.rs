@@ -60,6 +60,23 @@ pub fn reset_for_child() {
     sys::sig_unblock_all();
 }
 
+/// Sends `sig` to process `pid` (kill(2) with a positive pid).
+pub fn send(pid: rustix::process::Pid, sig: c_int) -> Result<(), Errno> {
+    let s = rustix::process::Signal::from_named_raw(sig).ok_or(Errno::INVAL)?;
+    rustix::process::kill_process(pid, s)
+}
+
+/// Sends `sig` to process group `pgid` (kill(2) with `-pgid`).
+pub fn send_group(pgid: rustix::process::Pid, sig: c_int) -> Result<(), Errno> {
+    let s = rustix::process::Signal::from_named_raw(sig).ok_or(Errno::INVAL)?;
+    rustix::process::kill_process_group(pgid, s)
+}
+
+/// Sends `sig` to every process but the caller and PID 1 (kill(-1, sig)).
+pub fn send_all(sig: c_int) -> Result<(), Errno> {
+    send_group(rustix::process::Pid::INIT, sig)
+}
+
 /// s6's name for a signal number (`SIGTERM` → `TERM`), as s6-svstat prints it.
 pub fn name(sig: c_int) -> Option<&'static [u8]> {
     SIGNALS.iter().find(|(n, _)| *n == sig).map(|(_, s)| *s)

@@ -197,6 +197,14 @@ pub fn execve(path: &CStr, argv: &[&CStr], envp: Envp) -> Errno {
     errno()
 }
 
+/// execve(2) with an environment given as strings (`NAME=value`).
+pub fn execve_env(path: &CStr, argv: &[&CStr], env: &[&CStr]) -> Errno {
+    match argv_vec(env) {
+        Ok(e) => execve(path, argv, Envp(e.as_ptr())),
+        Err(e) => e,
+    }
+}
+
 /// execvp(3): like [`execve`] with the environment of the process, searching
 /// `PATH` when `file` has no slash. musl's execvp does not allocate.
 pub fn execvp(file: &CStr, argv: &[&CStr]) -> Errno {
