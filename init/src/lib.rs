@@ -18,5 +18,6 @@
 #![cfg_attr(not(test), no_std)]
 
 pub mod cmdline;
+pub mod scan;
 pub mod shutdown;
 pub mod stage1;

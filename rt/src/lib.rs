@@ -21,6 +21,7 @@
 #![cfg_attr(not(test), no_std)]
 
 pub mod buf;
+pub mod ctl;
 pub mod err;
 pub mod getopt;
 pub mod panic;

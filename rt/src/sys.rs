@@ -320,3 +320,35 @@ pub fn lock_holder(fd: BorrowedFd<'_>, write: bool) -> Result<Option<i32>, Errno
         Ok(Some(fl.l_pid))
     }
 }
+
+/// kill(2) with a raw pid and signal number: `pid` > 0 is a process,
+/// `pid` < -1 the process group `-pid`. Unlike rustix's `kill_process`, any
+/// signal number works (a service's `down-signal` may be a real-time signal).
+pub fn kill(pid: i32, sig: c_int) -> Result<(), Errno> {
+    // SAFETY: kill has no memory-safety preconditions.
+    if unsafe { libc::kill(pid, sig) } == 0 {
+        Ok(())
+    } else {
+        Err(errno())
+    }
+}
+
+/// fcntl(F_SETLKW): waits until a whole-file lock of type `write` is taken
+/// (s6's `lock-fd` child blocks this way while another instance runs).
+pub fn lock_whole_wait(fd: BorrowedFd<'_>, write: bool) -> Result<(), Errno> {
+    // SAFETY: flock is plain data; every field we rely on is set below.
+    let mut fl: libc::flock = unsafe { core::mem::zeroed() };
+    fl.l_type = if write { libc::F_WRLCK } else { libc::F_RDLCK } as libc::c_short;
+    fl.l_whence = libc::SEEK_SET as libc::c_short;
+    loop {
+        // SAFETY: valid fd number and a valid flock pointer for the call.
+        let r = unsafe { libc::fcntl(rustix::fd::AsRawFd::as_raw_fd(&fd), libc::F_SETLKW, &fl) };
+        if r == 0 {
+            return Ok(());
+        }
+        match errno() {
+            Errno::INTR => {}
+            e => return Err(e),
+        }
+    }
+}
