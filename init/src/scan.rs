@@ -74,21 +74,27 @@ pub enum Which {
     Log,
 }
 
-/// The service table.
-pub struct Table {
+/// The service table, of capacity `N` ([`CAPACITY`] in rs6-svscan, where it
+/// lives in a `static`: 3 MB would not be welcome on the stack).
+pub struct Table<const N: usize = CAPACITY> {
     /// The services, in discovery order.
-    pub services: heapless::Vec<Service, CAPACITY>,
+    pub services: heapless::Vec<Service, N>,
     /// The run-time limit (`-c`).
     pub max: usize,
 }
 
-impl Table {
-    /// An empty table with limit `max` (clamped to [MAX_MIN, CAPACITY]).
-    pub fn new(max: usize) -> Table {
+impl<const N: usize> Table<N> {
+    /// An empty table with the default limit.
+    pub const fn new() -> Table<N> {
         Table {
             services: heapless::Vec::new(),
-            max: max.clamp(MAX_MIN, CAPACITY),
+            max: if MAX_DEFAULT < N { MAX_DEFAULT } else { N },
         }
+    }
+
+    /// Sets the run-time limit (clamped to [MAX_MIN, N]).
+    pub fn set_max(&mut self, max: usize) {
+        self.max = max.clamp(MAX_MIN, N);
     }
 
     /// The index of the service with this identity.
@@ -250,7 +256,8 @@ mod tests {
 
     #[test]
     fn table_lookups() {
-        let mut t = Table::new(1);
+        let mut t: Table<4> = Table::new();
+        t.set_max(1);
         assert_eq!(t.max, MAX_MIN);
         assert!(t.services.push(svc(1, 10, 100, 101)).is_ok());
         assert!(t.services.push(svc(1, 11, 102, 0)).is_ok());

@@ -352,3 +352,36 @@ pub fn lock_whole_wait(fd: BorrowedFd<'_>, write: bool) -> Result<(), Errno> {
         }
     }
 }
+
+/// A value in a `static` that is handed out as `&'static mut` exactly once:
+/// for tables too large for the stack (the scanner's service table), kept in
+/// .bss where untouched pages cost no memory.
+pub struct Exclusive<T> {
+    cell: core::cell::UnsafeCell<T>,
+    taken: core::sync::atomic::AtomicBool,
+}
+
+// SAFETY: the only access to `cell` is through `take`, which hands out one
+// `&mut` for the whole program, guarded by an atomic swap; no `&T` is shared.
+unsafe impl<T: Send> Sync for Exclusive<T> {}
+
+impl<T> Exclusive<T> {
+    /// Wraps `value` (usable in a `static` initialiser).
+    pub const fn new(value: T) -> Exclusive<T> {
+        Exclusive {
+            cell: core::cell::UnsafeCell::new(value),
+            taken: core::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    /// The value, the first time; None ever after.
+    #[allow(clippy::mut_from_ref)] // handed out once: see the SAFETY comment
+    pub fn take(&'static self) -> Option<&'static mut T> {
+        if self.taken.swap(true, core::sync::atomic::Ordering::AcqRel) {
+            return None;
+        }
+        // SAFETY: the swap above returns false exactly once, so this is the
+        // only reference to the value ever created.
+        Some(unsafe { &mut *self.cell.get() })
+    }
+}

@@ -31,8 +31,11 @@ const SUPERVISE: &CStr = c"rs6-supervise";
 /// Bytes read from the control fifo at once.
 const CONTROL_BUF: usize = 64;
 
+/// The service table: in .bss, untouched pages cost nothing.
+static TABLE: sys::Exclusive<Table> = sys::Exclusive::new(Table::new());
+
 struct Scanner {
-    table: Table,
+    table: &'static mut Table,
     pending: Pending,
     /// `-t`: rescan period in ms, 0 for none.
     rescan_ms: u64,
@@ -77,8 +80,12 @@ fn main(args: rt::Args) -> u8 {
         let fd = sys::own_fd(fd);
         let _ = rustix::io::write(&fd, b"\n");
     }
+    let Some(table) = TABLE.take() else {
+        sys::exit(EXIT_TEMP)
+    };
+    table.set_max(max);
     let mut s = Scanner {
-        table: Table::new(max),
+        table,
         pending: Pending(Pending::SCAN),
         rescan_ms,
         next_rescan: 0,
