@@ -65,6 +65,12 @@ impl Service {
     }
 }
 
+impl<const N: usize> Default for Table<N> {
+    fn default() -> Table<N> {
+        Table::new()
+    }
+}
+
 /// Which supervisor of a service a pid was.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Which {
@@ -84,11 +90,12 @@ pub struct Table<const N: usize = CAPACITY> {
 }
 
 impl<const N: usize> Table<N> {
-    /// An empty table with the default limit.
+    /// An empty table with a limit of 0: call [`Table::set_max`]. (All zero
+    /// bytes, so that a `static` of it lands in .bss, not in the binary.)
     pub const fn new() -> Table<N> {
         Table {
             services: heapless::Vec::new(),
-            max: if MAX_DEFAULT < N { MAX_DEFAULT } else { N },
+            max: 0,
         }
     }
 
