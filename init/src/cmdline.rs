@@ -10,6 +10,9 @@
 //! | `rs6.rc=PATH` | run first, waited for (starts the services) | `/etc/rs6/rc.init` |
 //! | `rs6.grace=MS` | time between TERM and KILL at shutdown, in ms | 3000 (s6-linux-init's) |
 //! | `rs6.on_exit=poweroff\|reboot\|halt` | what the end of the console program does | `poweroff` |
+//! | `rs6.sv=PATH` | the image's service definitions, copied to the scan directory | `/etc/rs6/sv` |
+//! | `rs6.scandir=PATH` | the scan directory rs6-svscan watches | `/run/service` |
+//! | `rs6.rc_shutdown=PATH` | run at the start of a shutdown, waited for | `/etc/rs6/rc.shutdown` |
 //!
 //! Unknown `rs6.*` words are ignored (reported by rs6-init as a warning).
 
@@ -34,6 +37,12 @@ pub struct Config {
     pub grace_ms: u32,
     /// What happens when the console program exits.
     pub on_exit: Action,
+    /// The service definitions copied to the scan directory at boot.
+    pub sv: Buf<PATH_MAX>,
+    /// The scan directory.
+    pub scandir: Buf<PATH_MAX>,
+    /// The program run first when the machine goes down.
+    pub rc_shutdown: Buf<PATH_MAX>,
 }
 
 impl Default for Config {
@@ -43,6 +52,9 @@ impl Default for Config {
             rc: Buf::from(b"/etc/rs6/rc.init").unwrap_or_default(),
             grace_ms: GRACE_MS_DEFAULT,
             on_exit: Action::Poweroff,
+            sv: Buf::from(b"/etc/rs6/sv").unwrap_or_default(),
+            scandir: Buf::from(b"/run/service").unwrap_or_default(),
+            rc_shutdown: Buf::from(b"/etc/rs6/rc.shutdown").unwrap_or_default(),
         }
     }
 }
@@ -73,6 +85,9 @@ impl Config {
             let ok = match k {
                 b"script" => set_path(&mut c.script, v),
                 b"rc" => set_path(&mut c.rc, v),
+                b"sv" => set_path(&mut c.sv, v),
+                b"scandir" => set_path(&mut c.scandir, v),
+                b"rc_shutdown" => set_path(&mut c.rc_shutdown, v),
                 b"grace" => match rt::buf::parse_u64(v) {
                     Some(ms) => {
                         c.grace_ms = u32::try_from(ms).unwrap_or(GRACE_MS_MAX).min(GRACE_MS_MAX);
@@ -116,14 +131,17 @@ mod tests {
         assert_eq!(c.rc.as_bytes(), b"/etc/rs6/rc.init");
         assert_eq!(c.grace_ms, 3000);
         assert_eq!(c.on_exit, Action::Poweroff);
+        assert_eq!(c.scandir.as_bytes(), b"/run/service");
+        assert_eq!(c.sv.as_bytes(), b"/etc/rs6/sv");
         assert_eq!(r, Report::default());
     }
 
     #[test]
     fn settings() {
         let (c, r) = Config::parse(
-            b"console=ttyS0 rs6.script=/scenario/guest.sh rs6.grace=500 rs6.on_exit=reboot rs6.rc=/etc/rc\n",
+            b"console=ttyS0 rs6.script=/scenario/guest.sh rs6.grace=500 rs6.on_exit=reboot rs6.rc=/etc/rc rs6.scandir=/service\n",
         );
+        assert_eq!(c.scandir.as_bytes(), b"/service");
         assert_eq!(c.script.as_bytes(), b"/scenario/guest.sh");
         assert_eq!(c.rc.as_bytes(), b"/etc/rc");
         assert_eq!(c.grace_ms, 500);

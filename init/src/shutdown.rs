@@ -43,6 +43,18 @@ impl Action {
         }
     }
 
+    /// The action of a `.s6-svscan/SIG<NAME>` diversion script named `name`
+    /// (rs6-shutdown is installed under these names); None for the signals
+    /// that do nothing on an rs6 image.
+    pub fn for_script(name: &[u8]) -> Option<Action> {
+        match name {
+            b"SIGUSR1" => Some(Action::Halt),
+            b"SIGUSR2" | b"SIGPWR" => Some(Action::Poweroff),
+            b"SIGTERM" | b"SIGINT" => Some(Action::Reboot),
+            _ => None,
+        }
+    }
+
     /// The word for messages.
     pub fn word(self) -> &'static [u8] {
         match self {
@@ -61,6 +73,22 @@ impl Action {
         }
     }
 }
+
+/// Where rs6-shutdown records the action it started, for stage 3 (and to
+/// refuse a second concurrent shutdown).
+pub const ACTION_FILE: &[u8] = b"/run/rs6/action";
+/// The directory of [`ACTION_FILE`].
+pub const STATE_DIR: &[u8] = b"/run/rs6";
+/// Diversion scripts rs6-init installs in `.s6-svscan/`, as links to rs6-shutdown.
+pub const SCRIPTS: [&[u8]; 7] = [
+    b"SIGUSR1",
+    b"SIGUSR2",
+    b"SIGPWR",
+    b"SIGTERM",
+    b"SIGINT",
+    b"SIGQUIT",
+    b"SIGWINCH",
+];
 
 /// One step of stage 3, in the order of [`STAGE3`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -101,6 +129,20 @@ mod tests {
         assert_eq!(Action::for_signal(rt::sig::SIGTERM), Some(Action::Reboot));
         assert_eq!(Action::for_signal(rt::sig::SIGINT), Some(Action::Reboot));
         assert_eq!(Action::for_signal(rt::sig::SIGHUP), None);
+    }
+
+    #[test]
+    fn scripts() {
+        assert_eq!(Action::for_script(b"SIGUSR2"), Some(Action::Poweroff));
+        assert_eq!(Action::for_script(b"SIGINT"), Some(Action::Reboot));
+        assert_eq!(Action::for_script(b"SIGQUIT"), None);
+        for s in SCRIPTS {
+            assert_eq!(Action::for_script(s), Action::for_signal(signo(s)));
+        }
+    }
+
+    fn signo(name: &[u8]) -> i32 {
+        rt::sig::parse(name).unwrap_or(0)
     }
 
     #[test]

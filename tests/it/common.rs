@@ -16,7 +16,11 @@ pub fn rs6(name: &str) -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|| root().join("target/x86_64-unknown-linux-musl/release"));
     let p = dir.join(name);
-    assert!(p.exists(), "{} not found: run `cargo xtask test` (it builds the binaries)", p.display());
+    assert!(
+        p.exists(),
+        "{} not found: run `cargo xtask test` (it builds the binaries)",
+        p.display()
+    );
     p
 }
 
@@ -34,7 +38,10 @@ pub fn s6(name: &str) -> PathBuf {
 
 /// The workspace root.
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
 }
 
 /// A temporary directory removed on drop.

@@ -1,6 +1,9 @@
-//! rs6-init: process 1. Stage 1 (mounts, console), the image's `rc.init`, the
-//! console program, orphan reaping, and stage 3 (TERM, grace, KILL, sync,
-//! unmount, reboot). Settings: `init::cmdline`; manual: doc/rs6-init.md.
+//! rs6-init: process 1. Stage 1 (mounts, console, the scan directory), then
+//! `exec rs6-svscan`, which stays process 1; a stage-2 child runs the image's
+//! `rc.init` and the console program once the scanner listens. Installed as
+//! `.s6-svscan/finish` and `.s6-svscan/crash`, it is stage 3 (TERM, grace,
+//! KILL, sync, unmount, reboot). Without rs6-svscan it supervises rc.init and
+//! the console program itself. Settings: `init::cmdline`; manual: doc/rs6-init.md.
 #![cfg_attr(not(test), no_std)]
 #![cfg_attr(not(test), no_main)]
 
@@ -8,6 +11,7 @@ use core::ffi::CStr;
 use init::cmdline::Config;
 use init::shutdown::{Action, STAGE3, Step};
 use init::stage1::{ENV, MOUNTS};
+use rt::Buf;
 use rt::err::{Msg, warn_unable};
 use rt::sig::{
     self, SIGCHLD, SIGCONT, SIGHUP, SIGINT, SIGKILL, SIGPWR, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2,
@@ -39,11 +43,27 @@ enum Phase {
     Stopping(Action, u64),
 }
 
-fn main(_args: rt::Args) -> u8 {
+fn main(args: rt::Args) -> u8 {
     if rustix::process::getpid() != Pid::INIT {
         Msg::fatal(PROG)
             .s(b"must run as process 1")
             .die(rt::err::EXIT_USAGE);
+    }
+    let name = args.get(0).map(CStr::to_bytes).unwrap_or(b"");
+    let base = name.rsplit(|&c| c == b'/').next().unwrap_or(name);
+    if base == b"finish" || base == b"crash" {
+        // rs6-svscan exec'd us as .s6-svscan/finish or crash: stage 3.
+        let cfg = read_config();
+        let action = stage3_action(base);
+        Msg::info(PROG).s(b"stage 3: ").s(action.word()).emit();
+        let sfd = sig::catch(&[SIGCHLD]).ok();
+        let _ = sig::send_all(SIGTERM);
+        let _ = sig::send_all(SIGCONT);
+        wait_children(
+            sfd.as_ref(),
+            time::now_ms().saturating_add(u64::from(cfg.grace_ms)),
+        );
+        stage3(action, &cfg, sfd.as_ref());
     }
     rustix::process::umask(Mode::from_raw_mode(0o022));
     mount_all();
@@ -53,6 +73,20 @@ fn main(_args: rt::Args) -> u8 {
     if let Err(e) = rustix::system::reboot(rustix::system::RebootCommand::CadOff) {
         warn_unable(PROG, b"disable", b"ctrl-alt-del reboot", e);
     }
+    if let Some(mut svscan) = prepare_scandir(&cfg) {
+        let child = stage2_child(&cfg);
+        let mut dir = cfg.scandir.clone();
+        if let (Some(d), Some(p)) = (dir.c_str(), svscan.c_str()) {
+            let argv = [c"rs6-svscan", c"-c", c"10000", d];
+            let e = sys::execve_env(p, &argv, &ENV);
+            warn_unable(PROG, b"exec", p.to_bytes(), e);
+        }
+        if let Some(pid) = child {
+            let _ = sig::send(pid, SIGKILL);
+        }
+        Msg::warn(PROG).s(b"running without a scanner").emit();
+    }
+    // No scanner: process 1 runs rc.init and the console program itself.
     let sigs = [
         SIGCHLD, SIGTERM, SIGINT, SIGUSR1, SIGUSR2, SIGPWR, SIGHUP, SIGQUIT,
     ];
@@ -165,7 +199,11 @@ fn stage3(action: Action, _cfg: &Config, sfd: Option<&OwnedFd>) -> ! {
             Step::TermAll | Step::Grace => {}
             Step::KillAll => kill_all(sfd),
             Step::Sync => rustix::fs::sync(),
-            Step::Unmount => unmount_all(),
+            Step::Unmount => {
+                // rs6-svscan left process 1 in the scan directory, on /run.
+                let _ = rustix::process::chdir("/");
+                unmount_all()
+            }
             Step::Reboot => {}
         }
     }
@@ -318,6 +356,287 @@ fn spawn(path: Option<&CStr>, on_console: bool) -> Option<Pid> {
         Err(e) => {
             warn_unable(PROG, b"fork", path.to_bytes(), e);
             None
+        }
+    }
+}
+
+/// Where stage 1 looks for rs6's programs (the PATH it gives everyone).
+const BIN_DIRS: [&[u8]; 4] = [b"/bin", b"/sbin", b"/usr/bin", b"/usr/sbin"];
+/// Deepest directory nesting copied from the service definitions.
+const COPY_DEPTH: u32 = 8;
+
+type PathBuf = Buf<{ init::cmdline::PATH_MAX }>;
+
+/// The path of an executable `name` in [`BIN_DIRS`].
+fn find_prog(name: &[u8]) -> Option<PathBuf> {
+    BIN_DIRS.iter().find_map(|dir| {
+        let mut p = PathBuf::new();
+        (p.try_push(dir) && p.try_push(b"/") && p.try_push(name)).then_some(())?;
+        rustix::fs::access(p.as_bytes(), rustix::fs::Access::EXEC_OK).ok()?;
+        Some(p)
+    })
+}
+
+fn join(dir: &[u8], name: &[u8]) -> Option<PathBuf> {
+    let mut p = PathBuf::new();
+    (p.try_push(dir) && p.try_push(b"/") && p.try_push(name)).then_some(p)
+}
+
+/// Stage 1's scan directory: the service definitions copied in, and
+/// `.s6-svscan/` with its control fifo (made here so that the stage-2 child
+/// can wait for the scanner by opening it), the diversion scripts (links to
+/// rs6-shutdown) and `finish`/`crash` (links to this program). Returns the
+/// scanner's path, or None when there is no scanner to run.
+fn prepare_scandir(cfg: &Config) -> Option<PathBuf> {
+    let svscan = find_prog(b"rs6-svscan")?;
+    let scandir = cfg.scandir.as_bytes();
+    mkdir_p(scandir);
+    mkdir_p(init::shutdown::STATE_DIR);
+    copy_tree(cfg.sv.as_bytes(), scandir, 0);
+    let ctl = join(scandir, b".s6-svscan")?;
+    match rustix::fs::mkdir(ctl.as_bytes(), Mode::from_raw_mode(0o700)) {
+        Ok(()) | Err(Errno::EXIST) => {}
+        Err(e) => warn_unable(PROG, b"mkdir", ctl.as_bytes(), e),
+    }
+    let fifo = join(ctl.as_bytes(), b"control")?;
+    match rustix::fs::mkfifoat(rustix::fs::CWD, fifo.as_bytes(), Mode::from_raw_mode(0o600)) {
+        Ok(()) | Err(Errno::EXIST) => {}
+        Err(e) => warn_unable(PROG, b"mkfifo", fifo.as_bytes(), e),
+    }
+    let shutdown = find_prog(b"rs6-shutdown");
+    for script in init::shutdown::SCRIPTS {
+        if let (Some(target), Some(link)) = (shutdown.as_ref(), join(ctl.as_bytes(), script)) {
+            link_once(target.as_bytes(), link.as_bytes());
+        }
+    }
+    let mut exe = [0u8; 256];
+    if let Ok(n) = read_link(b"/proc/self/exe", &mut exe) {
+        let me = exe.get(..n).unwrap_or(&[]);
+        for name in [&b"finish"[..], b"crash"] {
+            if let Some(link) = join(ctl.as_bytes(), name) {
+                link_once(me, link.as_bytes());
+            }
+        }
+    }
+    Some(svscan)
+}
+
+fn read_link(path: &[u8], buf: &mut [u8]) -> Result<usize, Errno> {
+    let n = rustix::fs::readlinkat_raw(rustix::fs::CWD, path, &mut *buf)?;
+    if n == 0 || n >= buf.len() {
+        Err(Errno::NAMETOOLONG)
+    } else {
+        Ok(n)
+    }
+}
+
+/// Makes `link` a symlink to `target` unless something is there already
+/// (an image may ship its own script).
+fn link_once(target: &[u8], link: &[u8]) {
+    match rustix::fs::symlink(target, link) {
+        Ok(()) | Err(Errno::EXIST) => {}
+        Err(e) => warn_unable(PROG, b"symlink", link, e),
+    }
+}
+
+/// `mkdir -p` for the directories stage 1 needs (mode 0755).
+fn mkdir_p(path: &[u8]) {
+    let mut p = PathBuf::new();
+    for part in path.split(|&c| c == b'/').filter(|c| !c.is_empty()) {
+        p.push(b"/").push(part);
+        match rustix::fs::mkdir(p.as_bytes(), Mode::from_raw_mode(0o755)) {
+            Ok(()) | Err(Errno::EXIST) => {}
+            Err(e) => {
+                warn_unable(PROG, b"mkdir", p.as_bytes(), e);
+                return;
+            }
+        }
+    }
+}
+
+/// Copies the tree `src` into `dst` (files with their modes, directories,
+/// symlinks as links). Failures are warnings: a service that could not be
+/// copied is a service that does not start, not a machine that does not boot.
+fn copy_tree(src: &[u8], dst: &[u8], depth: u32) {
+    if depth > COPY_DEPTH {
+        Msg::warn(PROG)
+            .s(b"not copying ")
+            .s(src)
+            .s(b": too deep")
+            .emit();
+        return;
+    }
+    let dir = match rustix::fs::open(
+        src,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    ) {
+        Ok(fd) => fd,
+        Err(e) => {
+            warn_unable(PROG, b"open", src, e);
+            return;
+        }
+    };
+    let mut space = [core::mem::MaybeUninit::<u8>::uninit(); 2048];
+    let mut entries = rustix::fs::RawDir::new(&dir, &mut space);
+    while let Some(Ok(entry)) = entries.next() {
+        let name = entry.file_name().to_bytes();
+        if name == b"." || name == b".." {
+            continue;
+        }
+        let (Some(from), Some(to)) = (join(src, name), join(dst, name)) else {
+            Msg::warn(PROG)
+                .s(b"not copying ")
+                .s(name)
+                .s(b": path too long")
+                .emit();
+            continue;
+        };
+        let st = match rustix::fs::lstat(from.as_bytes()) {
+            Ok(st) => st,
+            Err(e) => {
+                warn_unable(PROG, b"stat", from.as_bytes(), e);
+                continue;
+            }
+        };
+        let mode = Mode::from_raw_mode(st.st_mode & 0o7777);
+        match rustix::fs::FileType::from_raw_mode(st.st_mode) {
+            rustix::fs::FileType::Directory => match rustix::fs::mkdir(to.as_bytes(), mode) {
+                Ok(()) | Err(Errno::EXIST) => copy_tree(from.as_bytes(), to.as_bytes(), depth + 1),
+                Err(e) => warn_unable(PROG, b"mkdir", to.as_bytes(), e),
+            },
+            rustix::fs::FileType::Symlink => {
+                let mut target = [0u8; 256];
+                if let Ok(n) = read_link(from.as_bytes(), &mut target) {
+                    link_once(target.get(..n).unwrap_or(&[]), to.as_bytes());
+                }
+            }
+            rustix::fs::FileType::RegularFile => copy_file(from.as_bytes(), to.as_bytes(), mode),
+            // Fifos and devices have no place in a service definition.
+            _ => {}
+        }
+    }
+}
+
+fn copy_file(from: &[u8], to: &[u8], mode: Mode) {
+    let r = match rustix::fs::open(from, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()) {
+        Ok(fd) => fd,
+        Err(e) => return warn_unable(PROG, b"open", from, e),
+    };
+    let w = match rustix::fs::open(
+        to,
+        OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC | OFlags::CLOEXEC,
+        mode,
+    ) {
+        Ok(fd) => fd,
+        Err(e) => return warn_unable(PROG, b"create", to, e),
+    };
+    let mut buf = [0u8; 4096];
+    loop {
+        match rustix::io::read(&r, &mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                if let Err(e) = rt::err::write_all(
+                    rustix::fd::AsRawFd::as_raw_fd(&w),
+                    buf.get(..n).unwrap_or(&[]),
+                ) {
+                    return warn_unable(PROG, b"write", to, e);
+                }
+            }
+            Err(Errno::INTR) => {}
+            Err(e) => return warn_unable(PROG, b"read", from, e),
+        }
+    }
+    // The umask may have cut the mode: the image's modes are what counts.
+    let _ = rustix::fs::fchmod(&w, mode);
+}
+
+/// Stage 2, in a child of process 1: wait until the scanner listens on its
+/// control fifo (opening a fifo for writing blocks until it has a reader),
+/// run `rc.init`, then the console program; when that ends, ask process 1 for
+/// the configured action, as `poweroff` would.
+fn stage2_child(cfg: &Config) -> Option<Pid> {
+    match sys::fork() {
+        Ok(Fork::Parent(pid)) => Some(pid),
+        Ok(Fork::Child) => {
+            sig::reset_for_child();
+            if let Some(fifo) = join(cfg.scandir.as_bytes(), b".s6-svscan/control") {
+                let _ = rustix::fs::open(
+                    fifo.as_bytes(),
+                    OFlags::WRONLY | OFlags::CLOEXEC,
+                    Mode::empty(),
+                );
+            }
+            if let Some(pid) = spawn(cfg.rc.clone().c_str(), false) {
+                let _ = rustix::process::waitpid(Some(pid), WaitOptions::empty());
+            }
+            if let Some(pid) = spawn(cfg.script.clone().c_str(), true) {
+                let _ = rustix::process::waitpid(Some(pid), WaitOptions::empty());
+            }
+            let sig = match cfg.on_exit {
+                Action::Halt => rt::sig::SIGUSR1,
+                Action::Poweroff => rt::sig::SIGUSR2,
+                Action::Reboot => rt::sig::SIGTERM,
+            };
+            let _ = sig::send(Pid::INIT, sig);
+            sys::exit(0)
+        }
+        Err(e) => {
+            warn_unable(PROG, b"fork", b"stage 2", e);
+            None
+        }
+    }
+}
+
+/// The action rs6-shutdown recorded; without one, rs6-svscan ended on its
+/// own (or crashed): reboot, the safe choice for an unattended device.
+fn stage3_action(base: &[u8]) -> Action {
+    let mut buf = [0u8; 16];
+    let word = rustix::fs::open(
+        init::shutdown::ACTION_FILE,
+        OFlags::RDONLY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .ok()
+    .and_then(|fd| rustix::io::read(&fd, &mut buf).ok())
+    .map(|n| rt::buf::first_line(buf.get(..n).unwrap_or(&[])));
+    match word.and_then(Action::from_word) {
+        Some(a) => a,
+        None => {
+            Msg::warn(PROG)
+                .s(b"rs6-svscan ran ")
+                .s(base)
+                .s(b" without a shutdown request: rebooting")
+                .emit();
+            Action::Reboot
+        }
+    }
+}
+
+/// Reaps children until none is left or `deadline` (monotonic ms) passes.
+fn wait_children(sfd: Option<&OwnedFd>, deadline: u64) {
+    loop {
+        match rustix::process::wait(WaitOptions::NOHANG) {
+            Ok(Some(_)) | Err(Errno::INTR) => continue,
+            Err(_) => return,
+            Ok(None) => {}
+        }
+        if time::now_ms() >= deadline {
+            return;
+        }
+        let t = time::until(deadline);
+        match sfd {
+            Some(fd) => {
+                let mut fds = [PollFd::new(fd, PollFlags::IN)];
+                let _ = poll(&mut fds, Some(&t));
+                while sig::read(fd).is_some() {}
+            }
+            None => {
+                let _ = rustix::thread::nanosleep(&rustix::time::Timespec {
+                    tv_sec: 0,
+                    tv_nsec: 10_000_000,
+                });
+            }
         }
     }
 }
