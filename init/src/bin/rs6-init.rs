@@ -472,6 +472,8 @@ fn copy_tree(src: &[u8], dst: &[u8], depth: u32) {
         Mode::empty(),
     ) {
         Ok(fd) => fd,
+        // An image without services: an empty scan directory.
+        Err(Errno::NOENT) if depth == 0 => return,
         Err(e) => {
             warn_unable(PROG, b"open", src, e);
             return;
