@@ -72,3 +72,67 @@ pub const ENV: [&core::ffi::CStr; 3] = [
     c"HOME=/",
     c"TERM=linux",
 ];
+
+/// Most mount points stage 3 unmounts.
+pub const MAX_MOUNTS: usize = 64;
+/// Longest mount point path stage 3 handles.
+pub const MOUNT_PATH_MAX: usize = 256;
+
+/// Mount points stage 3 leaves alone: the kernel's own file systems (nothing
+/// on them holds data) and the root, which is remounted read-only instead.
+pub const KEEP_MOUNTED: [&[u8]; 4] = [b"/", b"/proc", b"/sys", b"/dev"];
+
+/// The mount points listed in `/proc/self/mounts` text, in mount order, with
+/// the kernel's octal escapes (`\040` for a space) decoded. Lines that do not
+/// fit are skipped.
+pub fn mount_points(mounts: &[u8]) -> heapless::Vec<rt::Buf<MOUNT_PATH_MAX>, MAX_MOUNTS> {
+    let mut out = heapless::Vec::new();
+    for line in mounts.split(|&c| c == b'\n') {
+        let Some(target) = line.split(|&c| c == b' ').nth(1) else {
+            continue;
+        };
+        let mut p = rt::Buf::new();
+        let mut i = 0;
+        let mut ok = true;
+        while let Some(&c) = target.get(i) {
+            if c == b'\\' {
+                let oct = target.get(i + 1..i + 4).unwrap_or(&[]);
+                let v = oct.iter().try_fold(0u8, |acc, &d| {
+                    (b'0'..=b'7')
+                        .contains(&d)
+                        .then(|| acc.wrapping_mul(8).wrapping_add(d - b'0'))
+                });
+                match v {
+                    Some(v) if oct.len() == 3 => {
+                        ok &= p.try_push(&[v]);
+                        i += 4;
+                        continue;
+                    }
+                    _ => {}
+                }
+            }
+            ok &= p.try_push(&[c]);
+            i += 1;
+        }
+        if ok && !p.is_empty() && out.push(p).is_err() {
+            break;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_proc_mounts() {
+        let text = b"rootfs / rootfs rw 0 0\nproc /proc proc rw 0 0\n/dev/vda /var/log ext4 rw 0 0\ntmpfs /mnt/with\\040space tmpfs rw 0 0\n";
+        let m = mount_points(text);
+        let v: Vec<&[u8]> = m.iter().map(|b| b.as_bytes()).collect();
+        assert_eq!(
+            v,
+            vec![&b"/"[..], b"/proc", b"/var/log", b"/mnt/with space"]
+        );
+    }
+}

@@ -265,20 +265,56 @@ fn mount_all() {
     }
 }
 
+/// Unmounts every file system but the kernel's and the root, newest first
+/// (a busy one is remounted read-only instead), then remounts the root
+/// read-only, so that a disk is left clean. An initramfs root refuses, which
+/// is fine.
 fn unmount_all() {
-    for m in MOUNTS.iter().rev() {
-        // /proc, /sys and /dev stay: nothing on them holds data to lose.
-        if m.fstype != b"tmpfs" {
+    let mut text = [0u8; 8192];
+    let n = match rustix::fs::open(
+        c"/proc/self/mounts",
+        OFlags::RDONLY | OFlags::CLOEXEC,
+        Mode::empty(),
+    ) {
+        Ok(fd) => read_all(&fd, &mut text),
+        Err(e) => {
+            warn_unable(PROG, b"open", b"/proc/self/mounts", e);
+            0
+        }
+    };
+    let points = init::stage1::mount_points(text.get(..n).unwrap_or(&[]));
+    for p in points.iter().rev() {
+        let p = p.as_bytes();
+        if init::stage1::KEEP_MOUNTED.contains(&p) {
             continue;
         }
-        match rustix::mount::unmount(m.target, rustix::mount::UnmountFlags::empty()) {
-            Ok(()) | Err(Errno::INVAL) => {}
-            Err(e) => warn_unable(PROG, b"unmount", m.target, e),
+        match rustix::mount::unmount(p, rustix::mount::UnmountFlags::empty()) {
+            Ok(()) | Err(Errno::INVAL) | Err(Errno::NOENT) => {}
+            Err(Errno::BUSY) => {
+                if let Err(e) =
+                    rustix::mount::mount_remount(p, rustix::mount::MountFlags::RDONLY, c"")
+                {
+                    warn_unable(PROG, b"remount read-only", p, e);
+                }
+            }
+            Err(e) => warn_unable(PROG, b"unmount", p, e),
         }
     }
-    // The root file system: read-only, so that a disk is left clean. An
-    // initramfs (rootfs) refuses, which is fine.
     let _ = rustix::mount::mount_remount(c"/", rustix::mount::MountFlags::RDONLY, c"");
+}
+
+/// Reads until end of file or `buf` is full.
+fn read_all(fd: &OwnedFd, buf: &mut [u8]) -> usize {
+    let mut n = 0;
+    while let Some(rest) = buf.get_mut(n..) {
+        match rustix::io::read(fd, rest) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(Errno::INTR) => {}
+            Err(_) => break,
+        }
+    }
+    n
 }
 
 /// Opens /dev/console and makes it stdin, stdout and stderr.
