@@ -9,6 +9,7 @@
 
 use core::ffi::CStr;
 use init::cmdline::Config;
+use init::scan;
 use init::shutdown::{Action, STAGE3, Step};
 use init::stage1::{ENV, MOUNTS};
 use rt::Buf;
@@ -73,12 +74,22 @@ fn main(args: rt::Args) -> u8 {
     if let Err(e) = rustix::system::reboot(rustix::system::RebootCommand::CadOff) {
         warn_unable(PROG, b"disable", b"ctrl-alt-del reboot", e);
     }
-    if let Some(mut svscan) = prepare_scandir(&cfg) {
+    if let Some((mut svscan, catchall)) = prepare_scandir(&cfg) {
         let child = stage2_child(&cfg);
         let mut dir = cfg.scandir.clone();
+        let mut holder: Buf<16> = Buf::new();
+        if catchall {
+            if let Some(fd) = catchall_on_stdio(&cfg) {
+                holder.push(b"-X").push_u64(fd as u64);
+            }
+        }
         if let (Some(d), Some(p)) = (dir.c_str(), svscan.c_str()) {
-            let argv = [c"rs6-svscan", c"-c", c"10000", d];
-            let e = sys::execve_env(p, &argv, &ENV);
+            let e = match holder.c_str() {
+                Some(x) if !x.is_empty() => {
+                    sys::execve_env(p, &[c"rs6-svscan", x, c"-c10000", d], &ENV)
+                }
+                _ => sys::execve_env(p, &[c"rs6-svscan", c"-c10000", d], &ENV),
+            };
             warn_unable(PROG, b"exec", p.to_bytes(), e);
         }
         if let Some(pid) = child {
@@ -421,14 +432,18 @@ fn join(dir: &[u8], name: &[u8]) -> Option<PathBuf> {
 /// Stage 1's scan directory: the service definitions copied in, and
 /// `.s6-svscan/` with its control fifo (made here so that the stage-2 child
 /// can wait for the scanner by opening it), the diversion scripts (links to
-/// rs6-shutdown) and `finish`/`crash` (links to this program). Returns the
-/// scanner's path, or None when there is no scanner to run.
-fn prepare_scandir(cfg: &Config) -> Option<PathBuf> {
+/// rs6-shutdown) and `finish`/`crash` (links to this program), and the
+/// catch-all logger's service when rs6-log is installed. Returns the
+/// scanner's path and whether there is a catch-all logger, or None when there
+/// is no scanner to run.
+fn prepare_scandir(cfg: &Config) -> Option<(PathBuf, bool)> {
     let svscan = find_prog(b"rs6-svscan")?;
     let scandir = cfg.scandir.as_bytes();
     mkdir_p(scandir);
     mkdir_p(init::shutdown::STATE_DIR);
+    mkdir_p(CATCHALL_LOGDIR);
     copy_tree(cfg.sv.as_bytes(), scandir, 0);
+    let catchall = find_prog(b"rs6-log").is_some() && make_catchall(scandir);
     let ctl = join(scandir, b".s6-svscan")?;
     match rustix::fs::mkdir(ctl.as_bytes(), Mode::from_raw_mode(0o700)) {
         Ok(()) | Err(Errno::EXIST) => {}
@@ -454,7 +469,83 @@ fn prepare_scandir(cfg: &Config) -> Option<PathBuf> {
             }
         }
     }
-    Some(svscan)
+    Some((svscan, catchall))
+}
+
+/// Where the catch-all logger writes.
+const CATCHALL_LOGDIR: &[u8] = b"/run/log/rs6";
+/// The catch-all logger's `run`: it reads the fifo that process 1's stdout
+/// and stderr point to, stamps every line into /run/log/rs6 and copies it to
+/// the console (its stderr is rs6-svscan's `-X` console holder).
+const CATCHALL_RUN: &[u8] = b"#!/bin/sh\n\
+# rs6's catch-all logger, made by rs6-init: what process 1, the supervisors\n\
+# and unlogged services print goes to /run/log/rs6 and to the console.\n\
+exec <fifo 1>&2\n\
+exec rs6-log -- t n10 s1000000 /run/log/rs6 1\n";
+
+/// Makes `SCANDIR/s6-svscan-log` (run script and fifo) unless the image
+/// brought its own. True when the catch-all logger is there.
+fn make_catchall(scandir: &[u8]) -> bool {
+    let Some(dir) = join(scandir, scan::CATCHALL_LOGGER) else {
+        return false;
+    };
+    match rustix::fs::mkdir(dir.as_bytes(), Mode::from_raw_mode(0o755)) {
+        Ok(()) => {}
+        // The image's own catch-all logger: it must read ./fifo.
+        Err(Errno::EXIST) => {
+            return join(dir.as_bytes(), b"fifo")
+                .is_some_and(|f| rustix::fs::stat(f.as_bytes()).is_ok());
+        }
+        Err(e) => {
+            warn_unable(PROG, b"mkdir", dir.as_bytes(), e);
+            return false;
+        }
+    }
+    let (Some(run), Some(fifo)) = (join(dir.as_bytes(), b"run"), join(dir.as_bytes(), b"fifo"))
+    else {
+        return false;
+    };
+    let written = rustix::fs::open(
+        run.as_bytes(),
+        OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC | OFlags::CLOEXEC,
+        Mode::from_raw_mode(0o755),
+    )
+    .and_then(|fd| rt::err::write_all(rustix::fd::AsRawFd::as_raw_fd(&fd), CATCHALL_RUN));
+    if let Err(e) = written {
+        warn_unable(PROG, b"write", run.as_bytes(), e);
+        return false;
+    }
+    match rustix::fs::mkfifoat(rustix::fs::CWD, fifo.as_bytes(), Mode::from_raw_mode(0o600)) {
+        Ok(()) | Err(Errno::EXIST) => true,
+        Err(e) => {
+            warn_unable(PROG, b"mkfifo", fifo.as_bytes(), e);
+            false
+        }
+    }
+}
+
+/// Points stdout and stderr at the catch-all logger's fifo (opened
+/// read-write: it never blocks, and the fifo never sees end of file while
+/// process 1 holds it). Returns an fd on the console for rs6-svscan's `-X`.
+fn catchall_on_stdio(cfg: &Config) -> Option<i32> {
+    let fifo = join(cfg.scandir.as_bytes(), b"s6-svscan-log/fifo")?;
+    let console = rustix::io::dup(sys::borrow_fd(1)).ok()?;
+    let w = match rustix::fs::open(
+        fifo.as_bytes(),
+        OFlags::RDWR | OFlags::CLOEXEC,
+        Mode::empty(),
+    ) {
+        Ok(fd) => fd,
+        Err(e) => {
+            warn_unable(PROG, b"open", fifo.as_bytes(), e);
+            return None;
+        }
+    };
+    let _ = rustix::stdio::dup2_stdout(&w);
+    let _ = rustix::stdio::dup2_stderr(&w);
+    let fd = rustix::fd::AsRawFd::as_raw_fd(&console);
+    core::mem::forget(console);
+    Some(fd)
 }
 
 fn read_link(path: &[u8], buf: &mut [u8]) -> Result<usize, Errno> {

@@ -6,6 +6,7 @@
 #![cfg_attr(not(test), no_main)]
 
 use core::ffi::CStr;
+use core::sync::atomic::{AtomicI32, Ordering};
 use init::scan::{self, Pending, Service, Slot, Table, Which};
 use rt::Buf;
 use rt::err::{EXIT_TEMP, EXIT_USAGE, Msg, die_unable, warn_unable};
@@ -31,6 +32,11 @@ const SUPERVISE: &CStr = c"rs6-supervise";
 /// Bytes read from the control fifo at once.
 const CONTROL_BUF: usize = 64;
 
+/// `-X`: an fd on the console, given as stderr to the catch-all logger's
+/// supervisor (`s6-svscan-log`), and taken back as stdout and stderr when the
+/// scanner exits, so that the catch-all logger sees end of file. -1 if none.
+static CONSOLE_HOLDER: AtomicI32 = AtomicI32::new(-1);
+
 /// The service table: in .bss, untouched pages cost nothing.
 static TABLE: sys::Exclusive<Table> = sys::Exclusive::new(Table::new());
 
@@ -55,9 +61,10 @@ fn main(args: rt::Args) -> u8 {
             Opt::Flag(b't', Some(v)) => rescan_ms = num(v),
             Opt::Flag(b'd', Some(v)) => notif = Some(fdnum(v)),
             Opt::Flag(b'X', Some(v)) => {
-                // The console holder is only meaningful with a catch-all logger
-                // started by rs6-init; accepted for compatibility.
-                let _ = fdnum(v);
+                let fd = fdnum(v);
+                // Kept open for the catch-all logger, but not leaked to others.
+                let _ = rustix::io::fcntl_setfd(sys::borrow_fd(fd), rustix::io::FdFlags::CLOEXEC);
+                CONSOLE_HOLDER.store(fd, Ordering::Relaxed);
             }
             _ => rt::err::die_usage(PROG, USAGE),
         }
@@ -247,6 +254,11 @@ impl Scanner {
         }
         if self.pending.has(Pending::EXIT | Pending::EXIT_HARD) && !self.exiting {
             self.exiting = true;
+            let holder = CONSOLE_HOLDER.load(Ordering::Relaxed);
+            if holder >= 0 {
+                let _ = rustix::stdio::dup2_stdout(sys::borrow_fd(holder));
+                let _ = rustix::stdio::dup2_stderr(sys::borrow_fd(holder));
+            }
             let hard = self.pending.has(Pending::EXIT_HARD);
             for svc in self.table.services.iter_mut() {
                 svc.active = false;
@@ -523,6 +535,10 @@ fn start(svc: &mut Service, which: Which) {
             };
             if let Some(Err(e)) = fd {
                 die_unable(PROG, EXIT_TEMP, b"dup2 the log pipe for", arg.as_bytes(), e);
+            }
+            let holder = CONSOLE_HOLDER.load(Ordering::Relaxed);
+            if holder >= 0 && which == Which::Main && svc.name.as_bytes() == scan::CATCHALL_LOGGER {
+                let _ = rustix::stdio::dup2_stderr(sys::borrow_fd(holder));
             }
             let Some(a) = arg.c_str() else {
                 sys::exit(EXIT_USAGE)
