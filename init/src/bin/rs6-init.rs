@@ -78,10 +78,8 @@ fn main(args: rt::Args) -> u8 {
         let child = stage2_child(&cfg);
         let mut dir = cfg.scandir.clone();
         let mut holder: Buf<16> = Buf::new();
-        if catchall {
-            if let Some(fd) = catchall_on_stdio(&cfg) {
-                holder.push(b"-X").push_u64(fd as u64);
-            }
+        if catchall && let Some(fd) = catchall_on_stdio(&cfg) {
+            holder.push(b"-X").push_u64(u64::try_from(fd).unwrap_or(0));
         }
         if let (Some(d), Some(p)) = (dir.c_str(), svscan.c_str()) {
             let e = match holder.c_str() {
