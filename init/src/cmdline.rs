@@ -112,6 +112,25 @@ impl Config {
     }
 }
 
+/// Reads `/proc/cmdline` and parses it; the defaults when it cannot be read
+/// (the error is returned beside them, for the caller to report).
+pub fn load() -> (Config, Report, Option<rustix::io::Errno>) {
+    use rustix::fs::{Mode, OFlags};
+    let mut buf = [0u8; 4096];
+    let read = rustix::fs::open(
+        c"/proc/cmdline",
+        OFlags::RDONLY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .and_then(|fd| rustix::io::read(&fd, &mut buf));
+    let (n, err) = match read {
+        Ok(n) => (n, None),
+        Err(e) => (0, Some(e)),
+    };
+    let (c, r) = Config::parse(buf.get(..n).unwrap_or(&[]));
+    (c, r, err)
+}
+
 fn set_path(dst: &mut Buf<PATH_MAX>, v: &[u8]) -> bool {
     if v.first() != Some(&b'/') || v.len() >= PATH_MAX {
         return false;

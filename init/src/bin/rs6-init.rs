@@ -60,7 +60,7 @@ fn main(args: rt::Args) -> u8 {
         let sfd = sig::catch(&[SIGCHLD]).ok();
         let _ = sig::send_all(SIGTERM);
         let _ = sig::send_all(SIGCONT);
-        wait_children(
+        let _ = wait_children(
             sfd.as_ref(),
             time::now_ms().saturating_add(u64::from(cfg.grace_ms)),
         );
@@ -231,33 +231,10 @@ fn stage3(action: Action, _cfg: &Config, sfd: Option<&OwnedFd>) -> ! {
 
 fn kill_all(sfd: Option<&OwnedFd>) {
     let _ = sig::send_all(SIGKILL);
-    let deadline = time::now_ms().saturating_add(KILL_REAP_MS);
-    loop {
-        match rustix::process::wait(WaitOptions::NOHANG) {
-            Ok(Some(_)) | Err(Errno::INTR) => continue,
-            Err(_) => return,
-            Ok(None) => {}
-        }
-        if time::now_ms() >= deadline {
-            Msg::warn(PROG)
-                .s(b"processes left after KILL: going on")
-                .emit();
-            return;
-        }
-        let t = time::until(deadline);
-        match sfd {
-            Some(fd) => {
-                let mut fds = [PollFd::new(fd, PollFlags::IN)];
-                let _ = poll(&mut fds, Some(&t));
-                while sig::read(fd).is_some() {}
-            }
-            None => {
-                let _ = rustix::thread::nanosleep(&rustix::time::Timespec {
-                    tv_sec: 0,
-                    tv_nsec: 10_000_000,
-                });
-            }
-        }
+    if !wait_children(sfd, time::now_ms().saturating_add(KILL_REAP_MS)) {
+        Msg::warn(PROG)
+            .s(b"processes left after KILL: going on")
+            .emit();
     }
 }
 
@@ -343,19 +320,10 @@ fn console_on_stdio() {
 }
 
 fn read_config() -> Config {
-    let mut buf = [0u8; 4096];
-    let n = match rustix::fs::open(
-        c"/proc/cmdline",
-        OFlags::RDONLY | OFlags::CLOEXEC,
-        Mode::empty(),
-    ) {
-        Ok(fd) => rustix::io::read(&fd, &mut buf).unwrap_or(0),
-        Err(e) => {
-            warn_unable(PROG, b"open", b"/proc/cmdline", e);
-            0
-        }
-    };
-    let (cfg, report) = Config::parse(buf.get(..n).unwrap_or(&[]));
+    let (cfg, report, err) = init::cmdline::load();
+    if let Some(e) = err {
+        warn_unable(PROG, b"read", b"/proc/cmdline", e);
+    }
     if report.bad_words > 0 {
         Msg::warn(PROG)
             .s(b"ignoring ")
@@ -740,16 +708,17 @@ fn stage3_action(base: &[u8]) -> Action {
     }
 }
 
-/// Reaps children until none is left or `deadline` (monotonic ms) passes.
-fn wait_children(sfd: Option<&OwnedFd>, deadline: u64) {
+/// Reaps children until none is left (true) or `deadline` (monotonic ms)
+/// passes (false).
+fn wait_children(sfd: Option<&OwnedFd>, deadline: u64) -> bool {
     loop {
         match rustix::process::wait(WaitOptions::NOHANG) {
             Ok(Some(_)) | Err(Errno::INTR) => continue,
-            Err(_) => return,
+            Err(_) => return true,
             Ok(None) => {}
         }
         if time::now_ms() >= deadline {
-            return;
+            return false;
         }
         let t = time::until(deadline);
         match sfd {

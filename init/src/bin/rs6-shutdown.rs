@@ -10,7 +10,6 @@
 #![cfg_attr(not(test), no_main)]
 
 use core::ffi::CStr;
-use init::cmdline::Config;
 use init::shutdown::{ACTION_FILE, Action};
 use rt::err::{EXIT_TEMP, Msg, die_usage, warn_unable};
 use rt::sys::{self, Fork};
@@ -40,7 +39,7 @@ fn main(args: rt::Args) -> u8 {
         },
         None => die_usage(PROG, USAGE),
     };
-    let cfg = read_config();
+    let (cfg, _, _) = init::cmdline::load();
     if !claim(action) {
         Msg::info(PROG)
             .s(b"a shutdown is already in progress")
@@ -129,17 +128,4 @@ fn sleep_ms(ms: u64) {
         tv_nsec: i64::try_from((ms % 1000) * 1_000_000).unwrap_or(0),
     };
     let _ = rustix::thread::nanosleep(&t);
-}
-
-fn read_config() -> Config {
-    let mut buf = [0u8; 4096];
-    let n = rustix::fs::open(
-        c"/proc/cmdline",
-        OFlags::RDONLY | OFlags::CLOEXEC,
-        Mode::empty(),
-    )
-    .ok()
-    .and_then(|fd| rustix::io::read(&fd, &mut buf).ok())
-    .unwrap_or(0);
-    Config::parse(buf.get(..n).unwrap_or(&[])).0
 }
