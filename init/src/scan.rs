@@ -56,12 +56,37 @@ pub struct Service {
     pub pipe_w: Option<OwnedFd>,
     /// `NAME/log` existed when the service was found.
     pub logged: bool,
+    /// Its directory was found again while it was dying (see
+    /// [`Service::dying`]): scan again once it is forgotten, to start it afresh.
+    pub rescan_when_gone: bool,
 }
 
 impl Service {
     /// True when no supervisor of this service runs.
     pub fn idle(&self) -> bool {
         self.main.pid == 0 && self.log.pid == 0
+    }
+
+    /// A logged service whose write end the scanner has closed: its
+    /// service's supervisor died while it was inactive, and it only waits
+    /// for its logger to drain the pipe. A scan does not make it active
+    /// again (s6-svscan: "we can't reuse the same service even if it gets
+    /// reactivated"); it is found as a new service once forgotten.
+    pub fn dying(&self) -> bool {
+        self.logged && self.pipe_w.is_none()
+    }
+
+    /// Found by a scan: active. A supervisor that died while the service was
+    /// inactive (dead, no restart scheduled) is due at `now_ms`.
+    pub fn reactivate(&mut self, now_ms: u64) {
+        self.active = true;
+        let due = now_ms.max(1);
+        if self.main.pid == 0 && self.main.respawn_at == 0 {
+            self.main.respawn_at = due;
+        }
+        if self.logged && self.log.pid == 0 && self.log.respawn_at == 0 {
+            self.log.respawn_at = due;
+        }
     }
 }
 
@@ -239,7 +264,22 @@ mod tests {
             pipe_r: None,
             pipe_w: None,
             logged: log != 0,
+            rescan_when_gone: false,
         }
+    }
+
+    #[test]
+    fn reactivation() {
+        let mut s = svc(1, 10, 0, 101);
+        s.active = false;
+        s.reactivate(7);
+        assert!(s.active);
+        assert_eq!((s.main.respawn_at, s.log.respawn_at), (7, 0));
+        let mut u = svc(1, 11, 0, 0);
+        u.reactivate(7);
+        assert_eq!(u.log.respawn_at, 0, "no logger to start");
+        assert!(!u.dying(), "unlogged");
+        assert!(s.dying(), "logged, write end closed");
     }
 
     #[test]

@@ -6,7 +6,12 @@
 //!
 //! A boot may ask for a monitor socket (`-monitor unix:PATH`); [`Trigger`]s then send a
 //! monitor command (for example `sendkey ctrl-alt-delete`) when a console line contains a
-//! given text.
+//! given text. A boot may attach raw disk images as virtio disks (`/dev/vda`, ...).
+//!
+//! How a guest ends is an [`End`]: power-off and reboot make QEMU exit (`-no-reboot`);
+//! a halted guest keeps QEMU running, so [`captured`] can stop (kill) QEMU when a given
+//! console line comes. Each console line is timestamped on arrival, so a caller can tell
+//! how long after a given line QEMU ended.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::net::UnixStream;
@@ -21,6 +26,10 @@ use crate::util::{Context, Result, echo_cmd, err, project_root};
 
 /// What the kernel prints (at emergency level, so even with `quiet`) on a power-off.
 pub(crate) const POWER_OFF: &str = "reboot: Power down";
+/// What the kernel prints on a reboot.
+pub(crate) const RESTART: &str = "reboot: Restarting system";
+/// What the kernel prints on a halt (QEMU then keeps running, CPUs stopped).
+pub(crate) const HALTED: &str = "reboot: System halted";
 /// What the kernel prints when it panics (then, with panic=-1 and -no-reboot, QEMU exits 0).
 pub(crate) const PANIC: &str = "Kernel panic";
 
@@ -75,6 +84,8 @@ pub(crate) struct Boot {
     pub(crate) extra_args: Vec<String>,
     /// A unix-socket HMP monitor at this path (else `-monitor none` when captured).
     pub(crate) monitor: Option<PathBuf>,
+    /// Raw disk images attached as virtio disks, in order (`/dev/vda`, `/dev/vdb`, ...).
+    pub(crate) drives: Vec<PathBuf>,
 }
 
 impl Boot {
@@ -111,8 +122,14 @@ impl Boot {
             .arg("-initrd")
             .arg(&self.initrd)
             .arg("-append")
-            .arg(self.append(conf))
-            .args(&self.extra_args);
+            .arg(self.append(conf));
+        for d in &self.drives {
+            // QEMU's option syntax: a comma in a value is written as two commas.
+            let file = d.display().to_string().replace(',', ",,");
+            c.arg("-drive")
+                .arg(format!("file={file},format=raw,if=virtio"));
+        }
+        c.args(&self.extra_args);
         c
     }
 }
@@ -156,6 +173,44 @@ impl Trigger {
     }
 }
 
+/// How a guest is expected to end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum End {
+    /// reboot(RB_POWER_OFF): QEMU exits 0 after [`POWER_OFF`].
+    Poweroff,
+    /// reboot(RB_AUTOBOOT): with `-no-reboot`, QEMU exits 0 after [`RESTART`].
+    Reboot,
+    /// reboot(RB_HALT_SYSTEM): [`HALTED`] on the console; QEMU keeps running and the
+    /// harness stops it.
+    Halt,
+}
+
+impl End {
+    /// Parses `poweroff`, `reboot` or `halt`.
+    pub(crate) fn parse(s: &str) -> Result<End> {
+        match s.trim() {
+            "poweroff" => Ok(End::Poweroff),
+            "reboot" => Ok(End::Reboot),
+            "halt" => Ok(End::Halt),
+            other => Err(err(format!("`{other}`: expected poweroff, reboot or halt"))),
+        }
+    }
+
+    /// The kernel's console line for this end.
+    pub(crate) fn line(self) -> &'static str {
+        match self {
+            End::Poweroff => POWER_OFF,
+            End::Reboot => RESTART,
+            End::Halt => HALTED,
+        }
+    }
+
+    /// The console text on which [`captured`] must stop QEMU itself (a halted guest).
+    pub(crate) fn stop_text(self) -> Option<&'static str> {
+        (self == End::Halt).then_some(HALTED)
+    }
+}
+
 /// Sends one HMP command to the monitor socket at `path` and returns what it answered.
 pub(crate) fn monitor_command(path: &Path, command: &str) -> Result<String> {
     let mut s = UnixStream::connect(path).ctx(|| format!("connecting to {}", path.display()))?;
@@ -181,29 +236,71 @@ pub(crate) fn monitor_command(path: &Path, command: &str) -> Result<String> {
 pub(crate) struct Outcome {
     /// Console lines (serial output, then QEMU's own stderr lines prefixed `qemu: `).
     pub(crate) lines: Vec<String>,
-    /// QEMU's exit status, `None` when it was killed at the timeout.
+    /// When each line arrived, since QEMU was spawned (same length as `lines`).
+    pub(crate) times: Vec<Duration>,
+    /// QEMU's exit status, `None` when it was killed (timeout, or the stop text).
     pub(crate) status: Option<ExitStatus>,
-    /// Wall time from spawn to exit (or to the kill).
+    /// QEMU was killed because a console line contained the stop text (not a timeout).
+    pub(crate) stopped: bool,
+    /// Wall time from spawn to QEMU's exit (or to the kill).
     pub(crate) elapsed: Duration,
 }
 
 impl Outcome {
     /// Ok when QEMU exited 0 after a power-off; else why not.
     pub(crate) fn powered_off(&self) -> Result<(), String> {
-        match self.status {
-            None => Err(format!(
-                "timed out after {:.0}s (killed QEMU)",
-                self.elapsed.as_secs_f64()
-            )),
-            Some(s) if !s.success() => Err(format!("QEMU failed: {s}")),
-            Some(_) if self.lines.iter().any(|l| l.contains(PANIC)) => {
-                Err("the kernel panicked".into())
-            }
-            Some(_) if !self.lines.iter().any(|l| l.contains(POWER_OFF)) => Err(format!(
-                "QEMU exited without `{POWER_OFF}` on the console (guest reboot?)"
-            )),
-            Some(_) => Ok(()),
+        self.ended(End::Poweroff)
+    }
+
+    /// The kernel's end lines (power-off, restart, halt) that came, for messages.
+    fn end_lines(&self) -> String {
+        let seen: Vec<&str> = [POWER_OFF, RESTART, HALTED]
+            .into_iter()
+            .filter(|t| self.lines.iter().any(|l| l.contains(t)))
+            .collect();
+        if seen.is_empty() {
+            "none".into()
+        } else {
+            seen.iter()
+                .map(|t| format!("`{t}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
         }
+    }
+
+    /// Ok when the guest ended the `end` way (QEMU exited 0 after the kernel's line, or for
+    /// a halt, QEMU was stopped on the halt line); else why not.
+    pub(crate) fn ended(&self, end: End) -> Result<(), String> {
+        let want = end.line();
+        if self.lines.iter().any(|l| l.contains(PANIC)) {
+            return Err("the kernel panicked".into());
+        }
+        match (end, self.status) {
+            (End::Halt, _) if self.stopped => Ok(()),
+            (_, None) => Err(format!(
+                "timed out after {:.0}s (killed QEMU); kernel end lines: {}",
+                self.elapsed.as_secs_f64(),
+                self.end_lines()
+            )),
+            (End::Halt, Some(s)) => Err(format!(
+                "QEMU exited ({s}) instead of halting; kernel end lines: {}",
+                self.end_lines()
+            )),
+            (_, Some(s)) if !s.success() => Err(format!("QEMU failed: {s}")),
+            (_, Some(_)) if !self.lines.iter().any(|l| l.contains(want)) => Err(format!(
+                "QEMU exited without `{want}` on the console; kernel end lines: {}",
+                self.end_lines()
+            )),
+            (_, Some(_)) => Ok(()),
+        }
+    }
+
+    /// When the first console line containing `text` arrived (since spawn).
+    pub(crate) fn first(&self, text: &str) -> Option<Duration> {
+        self.lines
+            .iter()
+            .position(|l| l.contains(text))
+            .and_then(|i| self.times.get(i).copied())
     }
 }
 
@@ -216,12 +313,15 @@ pub(crate) fn interactive(conf: &QemuConf, boot: &Boot) -> Result<ExitStatus> {
 
 /// Runs QEMU with stdin from /dev/null and the console captured, for at most `timeout`.
 /// Each console line is printed when `echo`, and fires the matching `triggers` (once each).
+/// A console line containing `stop` ends the run at once: QEMU is killed and the outcome
+/// says `stopped` (for a halted guest, which never exits).
 pub(crate) fn captured(
     conf: &QemuConf,
     boot: &Boot,
     timeout: Duration,
     echo: bool,
     triggers: &[Trigger],
+    stop: Option<&str>,
 ) -> Result<Outcome> {
     if !triggers.is_empty() && boot.monitor.is_none() {
         return Err(err("monitor triggers need a monitor socket"));
@@ -245,13 +345,19 @@ pub(crate) fn captured(
         std::thread::spawn(move || forward(errs, "qemu: ", &tx2)),
     ];
     let mut lines = Vec::new();
+    let mut times = Vec::new();
     let mut fired = vec![false; triggers.len()];
     let deadline = start + timeout;
     let mut status = None;
+    let mut ended = None;
+    let mut stopped = false;
     loop {
         let now = Instant::now();
         if status.is_none() {
             status = child.0.try_wait().ctx(|| "waiting for QEMU")?;
+            if status.is_some() {
+                ended = Some(start.elapsed());
+            }
         }
         let wait = match status {
             // Exited: drain what the pipes still hold, briefly.
@@ -274,26 +380,35 @@ pub(crate) fn captured(
                         }
                     }
                 }
+                let stop_here = status.is_none() && stop.is_some_and(|t| line.contains(t));
                 lines.push(line);
+                times.push(start.elapsed());
+                if stop_here {
+                    stopped = true;
+                    break;
+                }
             }
             Err(mpsc::RecvTimeoutError::Timeout) if status.is_some() => break,
             Err(mpsc::RecvTimeoutError::Timeout) => {}
             Err(mpsc::RecvTimeoutError::Disconnected) => {
                 if status.is_none() {
                     status = Some(child.0.wait().ctx(|| "waiting for QEMU")?);
+                    ended = Some(start.elapsed());
                 }
                 break;
             }
         }
     }
-    let elapsed = start.elapsed();
-    drop(child); // kills QEMU if still running (timeout), then reaps it
+    let elapsed = ended.unwrap_or_else(|| start.elapsed());
+    drop(child); // kills QEMU if still running (timeout or stop text), then reaps it
     for r in readers {
         let _ = r.join();
     }
     Ok(Outcome {
         lines,
+        times,
         status,
+        stopped,
         elapsed,
     })
 }
@@ -345,6 +460,7 @@ mod tests {
             kvm: false,
             extra_args: vec![],
             monitor: None,
+            drives: vec![],
         }
     }
 
@@ -391,12 +507,7 @@ mod tests {
 
     #[test]
     fn power_off_verdicts() {
-        use std::os::unix::process::ExitStatusExt;
-        let o = |lines: &[&str], code: Option<i32>| Outcome {
-            lines: lines.iter().map(|s| s.to_string()).collect(),
-            status: code.map(|c| ExitStatus::from_raw(c << 8)),
-            elapsed: Duration::from_secs(3),
-        };
+        let o = |lines: &[&str], code: Option<i32>| outcome(lines, code, false);
         assert!(
             o(&["x", "[ 4.7] reboot: Power down"], Some(0))
                 .powered_off()
@@ -412,5 +523,76 @@ mod tests {
         assert!(e.contains("QEMU failed"), "{e}");
         let e = o(&[], None).powered_off().unwrap_err();
         assert!(e.contains("timed out after 3s"), "{e}");
+        let e = o(&["x", RESTART], Some(0)).powered_off().unwrap_err();
+        assert!(e.contains("end lines: `reboot: Restarting system`"), "{e}");
+    }
+
+    fn outcome(lines: &[&str], code: Option<i32>, stopped: bool) -> Outcome {
+        use std::os::unix::process::ExitStatusExt;
+        Outcome {
+            lines: lines.iter().map(|s| s.to_string()).collect(),
+            times: (0..lines.len() as u64).map(Duration::from_secs).collect(),
+            status: code.map(|c| ExitStatus::from_raw(c << 8)),
+            stopped,
+            elapsed: Duration::from_secs(3),
+        }
+    }
+
+    #[test]
+    fn ends_parse() {
+        assert_eq!(End::parse("poweroff").unwrap(), End::Poweroff);
+        assert_eq!(End::parse(" reboot ").unwrap(), End::Reboot);
+        assert_eq!(End::parse("halt").unwrap(), End::Halt);
+        assert!(End::parse("shutdown").is_err());
+        assert_eq!(End::Halt.stop_text(), Some(HALTED));
+        assert_eq!(End::Reboot.stop_text(), None);
+    }
+
+    #[test]
+    fn reboot_and_halt_verdicts() {
+        assert!(
+            outcome(&["[ 2.1] reboot: Restarting system"], Some(0), false)
+                .ended(End::Reboot)
+                .is_ok()
+        );
+        let e = outcome(&[POWER_OFF], Some(0), false)
+            .ended(End::Reboot)
+            .unwrap_err();
+        assert!(e.contains("without `reboot: Restarting system`"), "{e}");
+        assert!(e.contains("`reboot: Power down`"), "{e}");
+        // A halt: the harness stopped QEMU on the halt line.
+        assert!(outcome(&[HALTED], None, true).ended(End::Halt).is_ok());
+        let e = outcome(&["x"], None, false).ended(End::Halt).unwrap_err();
+        assert!(e.contains("timed out"), "{e}");
+        let e = outcome(&[POWER_OFF], Some(0), false)
+            .ended(End::Halt)
+            .unwrap_err();
+        assert!(e.contains("instead of halting"), "{e}");
+        let e = outcome(&[PANIC, HALTED], None, true)
+            .ended(End::Halt)
+            .unwrap_err();
+        assert!(e.contains("panicked"), "{e}");
+    }
+
+    #[test]
+    fn first_line_times() {
+        let o = outcome(&["a", "b x", "b y"], Some(0), false);
+        assert_eq!(o.first("b"), Some(Duration::from_secs(1)));
+        assert_eq!(o.first("zz"), None);
+    }
+
+    #[test]
+    fn drives_are_virtio_raw() {
+        let mut b = boot();
+        b.drives = vec!["/t/disk.img".into(), "/t/a,b.img".into()];
+        b.extra_args = vec!["-smp".into(), "2".into()];
+        let a = argv(&b.command(&conf(), false)).join(" ");
+        assert!(
+            a.ends_with(
+                "-drive file=/t/disk.img,format=raw,if=virtio \
+                 -drive file=/t/a,,b.img,format=raw,if=virtio -smp 2"
+            ),
+            "{a}"
+        );
     }
 }

@@ -43,6 +43,7 @@ pub(crate) fn run(arch: &str, name: &str, kvm: bool, timeout: Duration) -> Resul
         kvm,
         extra_args: Vec::new(),
         monitor: None,
+        drives: Vec::new(),
     };
     if tty {
         progress(format!("run {name}: interactive (Ctrl-A X quits QEMU)"));
@@ -54,7 +55,7 @@ pub(crate) fn run(arch: &str, name: &str, kvm: bool, timeout: Duration) -> Resul
         "run {name}: {script}, timeout {}s",
         timeout.as_secs()
     ));
-    let o = captured(&qemu, &boot, timeout, true, &[])?;
+    let o = captured(&qemu, &boot, timeout, true, &[], None)?;
     match o.powered_off() {
         Ok(()) => {
             progress(format!(

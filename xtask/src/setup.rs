@@ -14,7 +14,8 @@ use crate::util::{Context, Result, err, output, progress, read, run, target_dir}
 pub(crate) const MUSL_TARGET: &str = "x86_64-unknown-linux-musl";
 
 /// Debian packages: QEMU, the guest userland (busybox-static), s6 + execline (the
-/// compatibility oracle), strace (debugging), cpio (inspecting images). Debian's bookworm
+/// compatibility oracle), strace (debugging), cpio (inspecting images), e2fsprogs (scenario
+/// disks: `mkfs.ext4`, and `debugfs`/`e2fsck` in host checks). Debian's bookworm
 /// kernel ships plain `.ko` modules and no `modules.dep` (depmod runs in its postinst), so
 /// `image.rs` resolves dependencies itself from each module's `.modinfo`.
 const PACKAGES: &[&str] = &[
@@ -24,6 +25,7 @@ const PACKAGES: &[&str] = &[
     "s6",
     "execline",
     "strace",
+    "e2fsprogs",
 ];
 
 /// The metapackage whose dependency names the current Debian kernel.

@@ -446,8 +446,9 @@ const CATCHALL_LOGDIR: &[u8] = b"/run/log/rs6";
 const CATCHALL_RUN: &[u8] = b"#!/bin/sh\n\
 # rs6's catch-all logger, made by rs6-init: what process 1, the supervisors\n\
 # and unlogged services print goes to /run/log/rs6 and to the console.\n\
+# -p: TERM at shutdown does not stop it; it drains the fifo until end of file.\n\
 exec <fifo 1>&2\n\
-exec rs6-log -- t n10 s1000000 /run/log/rs6 1\n";
+exec rs6-log -p -- t n10 s1000000 /run/log/rs6 1\n";
 
 /// Makes `SCANDIR/s6-svscan-log` (run script and fifo) unless the image
 /// brought its own. True when the catch-all logger is there.

@@ -61,6 +61,17 @@ fn main(args: rt::Args) -> u8 {
             })
             .emit();
     }
+    // The supervision tree goes down, the catch-all logger with it: what
+    // follows goes to the console itself (else it could be lost, and this
+    // process would keep the logger's fifo open, so it never saw end of file).
+    if let Ok(fd) = rustix::fs::open(
+        c"/dev/console",
+        OFlags::WRONLY | OFlags::NOCTTY | OFlags::CLOEXEC,
+        Mode::empty(),
+    ) {
+        let _ = rustix::stdio::dup2_stdout(&fd);
+        let _ = rustix::stdio::dup2_stderr(&fd);
+    }
     // If every service stops within the grace time, stage 3 ends this
     // process with everything else; otherwise it ends the stragglers.
     sleep_ms(u64::from(cfg.grace_ms));

@@ -367,15 +367,20 @@ impl Scanner {
     /// gone, so that the logger reads what is left, then end of file; the
     /// read end goes when the logger's supervisor is gone too.
     fn sweep(&mut self) {
+        let mut rescan = false;
         for svc in self.table.services.iter_mut().filter(|s| !s.active) {
             if svc.main.pid == 0 {
                 svc.pipe_w = None;
             }
             if svc.idle() {
                 svc.pipe_r = None;
+                rescan |= svc.rescan_when_gone;
             }
         }
         self.table.services.retain(|s| s.active || !s.idle());
+        if rescan {
+            self.pending.set(Pending::SCAN);
+        }
     }
 
     fn scan(&mut self) {
@@ -423,7 +428,11 @@ impl Scanner {
             let (dev, ino) = (st.st_dev, st.st_ino);
             if let Some(i) = self.table.find(dev, ino) {
                 if let Some(svc) = self.table.services.get_mut(i) {
-                    svc.active = true;
+                    if svc.dying() {
+                        svc.rescan_when_gone = true;
+                    } else {
+                        svc.reactivate(time::now_ms());
+                    }
                 }
                 continue;
             }
@@ -479,6 +488,7 @@ impl Scanner {
             pipe_r,
             pipe_w,
             logged,
+            rescan_when_gone: false,
         };
         if self.table.services.push(svc).is_err() {
             return;
@@ -538,6 +548,9 @@ fn start(svc: &mut Service, which: Which) {
             }
             let holder = CONSOLE_HOLDER.load(Ordering::Relaxed);
             if holder >= 0 && which == Which::Main && svc.name.as_bytes() == scan::CATCHALL_LOGGER {
+                // Not the fifo it reads: the catch-all logger must see end of
+                // file once everything else has let go of it.
+                let _ = rustix::stdio::dup2_stdout(sys::borrow_fd(holder));
                 let _ = rustix::stdio::dup2_stderr(sys::borrow_fd(holder));
             }
             let Some(a) = arg.c_str() else {
