@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 /// Path of an rs6 binary built by `cargo xtask build` (`RS6_BIN` names the
 /// directory; `cargo xtask test` sets it). Fails loudly when missing: a test
 /// that cannot find what it tests must not pass.
-pub fn rs6(name: &str) -> PathBuf {
+pub(crate) fn rs6(name: &str) -> PathBuf {
     let dir = std::env::var_os("RS6_BIN")
         .map(PathBuf::from)
         .unwrap_or_else(|| root().join("target/x86_64-unknown-linux-musl/release"));
@@ -26,7 +26,7 @@ pub fn rs6(name: &str) -> PathBuf {
 
 /// Path of a binary of Debian's s6 package, the oracle. Fails loudly when
 /// missing (`cargo xtask setup` installs the package).
-pub fn s6(name: &str) -> PathBuf {
+pub(crate) fn s6(name: &str) -> PathBuf {
     for dir in ["/usr/bin", "/bin", "/usr/sbin"] {
         let p = Path::new(dir).join(name);
         if p.exists() {
@@ -37,7 +37,7 @@ pub fn s6(name: &str) -> PathBuf {
 }
 
 /// The workspace root.
-pub fn root() -> PathBuf {
+pub(crate) fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .map(Path::to_path_buf)
@@ -45,10 +45,10 @@ pub fn root() -> PathBuf {
 }
 
 /// A temporary directory removed on drop.
-pub struct TempDir(pub PathBuf);
+pub(crate) struct TempDir(pub(crate) PathBuf);
 
 impl TempDir {
-    pub fn new(tag: &str) -> TempDir {
+    pub(crate) fn new(tag: &str) -> TempDir {
         static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let p = std::env::temp_dir().join(format!("rs6-it-{tag}-{}-{n}", std::process::id()));
@@ -56,10 +56,10 @@ impl TempDir {
         fs::create_dir_all(&p).expect("create temp dir");
         TempDir(p)
     }
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.0
     }
-    pub fn join(&self, p: &str) -> PathBuf {
+    pub(crate) fn join(&self, p: &str) -> PathBuf {
         self.0.join(p)
     }
 }
@@ -71,7 +71,7 @@ impl Drop for TempDir {
 }
 
 /// Writes an executable script `path` with `body` (a `#!/bin/sh` is added).
-pub fn script(path: &Path, body: &str) {
+pub(crate) fn script(path: &Path, body: &str) {
     if let Some(d) = path.parent() {
         fs::create_dir_all(d).expect("mkdir");
     }
@@ -81,7 +81,7 @@ pub fn script(path: &Path, body: &str) {
 
 /// Polls `f` every 5 ms until it returns true or `timeout` passes; returns
 /// whether it became true. For tests only: rs6 itself never polls.
-pub fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
+pub(crate) fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
     let start = Instant::now();
     while start.elapsed() < timeout {
         if f() {
@@ -93,7 +93,7 @@ pub fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
 }
 
 /// Runs a command, returning (exit code, stdout, stderr).
-pub fn run(cmd: &mut Command) -> (i32, String, String) {
+pub(crate) fn run(cmd: &mut Command) -> (i32, String, String) {
     let out = cmd.output().expect("spawn");
     (
         out.status.code().unwrap_or(-1),
