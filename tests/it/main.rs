@@ -8,3 +8,4 @@ mod common;
 mod ftrig;
 mod log;
 mod supervise;
+mod svscan;
