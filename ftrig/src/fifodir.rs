@@ -32,7 +32,10 @@ fn for_each_listener(
     dir: &OwnedFd,
     mut f: impl FnMut(&OwnedFd, &core::ffi::CStr),
 ) -> Result<(), Errno> {
-    let mut buf = [core::mem::MaybeUninit::<u8>::uninit(); 2048];
+    // Room for about eight 39-byte listener names per getdents64 call: a
+    // supervisor notifies from this frame, and a smaller one keeps its idle
+    // stack within one page.
+    let mut buf = [core::mem::MaybeUninit::<u8>::uninit(); 512];
     let mut it = RawDir::new(dir, &mut buf);
     while let Some(entry) = it.next() {
         let entry = entry?;
