@@ -10,7 +10,9 @@ use crate::elf::Elf;
 use crate::util::Result;
 
 /// Programs that run for the machine's lifetime and must never allocate.
-pub(crate) const LONG_RUNNING: &[&str] = &["rs6-init", "rs6-svscan", "rs6-supervise", "rs6-log"];
+/// rs6-log is long-running too, but links malloc: musl's regcomp and regexec
+/// allocate (only when a script has `+re`/`-re` selections; see doc/rs6-log.md).
+pub(crate) const LONG_RUNNING: &[&str] = &["rs6-init", "rs6-svscan", "rs6-supervise"];
 
 /// Symbols that mean an allocator is linked in.
 const ALLOC_EXACT: &[&str] = &["malloc", "calloc", "realloc", "free"];
