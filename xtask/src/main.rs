@@ -11,8 +11,11 @@
 //! cargo xtask run [NAME] [--kvm] [--timeout SECS]
 //!                                       boot NAME: a shell on a terminal, else its script
 //! cargo xtask test [--kvm] [FILTER]     host tests, binary checks, QEMU scenarios
+//! cargo xtask bench [--quick] [--only STEP]
+//!                                       rs6 beside s6, runit, daemontools: bench/RESULTS.md
 //! ```
 
+mod bench;
 mod build;
 mod checks;
 mod conf;
@@ -36,7 +39,8 @@ const USAGE: &str = "usage: cargo xtask <command>
   build [--arch x86_64]               static musl builds + size table
   image [NAME]                        build target/images/NAME.cpio.gz (default demo)
   run [NAME] [--kvm] [--timeout SECS] boot NAME in QEMU (shell on a tty, else its script)
-  test [--kvm] [FILTER]               host tests, binary checks, scenarios matching FILTER";
+  test [--kvm] [FILTER]               host tests, binary checks, scenarios matching FILTER
+  bench [--quick] [--only STEP]       rs6 beside s6, runit, daemontools: bench/RESULTS.md";
 
 /// A parsed command line.
 #[derive(Debug, PartialEq, Eq)]
@@ -165,6 +169,9 @@ impl Cmd {
 fn main() -> ExitCode {
     util::start_clock();
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().is_some_and(|a| a == "bench") {
+        return bench::main(&args[1..]);
+    }
     let cmd = match Cmd::parse(&args) {
         Ok(c) => c,
         Err(e) => {
