@@ -13,6 +13,7 @@
 //! | `rs6.sv=PATH` | the image's service definitions, copied to the scan directory | `/etc/rs6/sv` |
 //! | `rs6.scandir=PATH` | the scan directory rs6-svscan watches | `/run/service` |
 //! | `rs6.rc_shutdown=PATH` | run at the start of a shutdown, waited for | `/etc/rs6/rc.shutdown` |
+//! | `rs6.rw=1\|0` | remount `/` read-write at boot (a disk the kernel or an initramfs mounted read-only) | `0` |
 //!
 //! Unknown `rs6.*` words are ignored (reported by rs6-init as a warning).
 
@@ -43,6 +44,8 @@ pub struct Config {
     pub scandir: Buf<PATH_MAX>,
     /// The program run first when the machine goes down.
     pub rc_shutdown: Buf<PATH_MAX>,
+    /// Remount `/` read-write in stage 1.
+    pub rw: bool,
 }
 
 impl Default for Config {
@@ -55,6 +58,7 @@ impl Default for Config {
             sv: Buf::from(b"/etc/rs6/sv").unwrap_or_default(),
             scandir: Buf::from(b"/run/service").unwrap_or_default(),
             rc_shutdown: Buf::from(b"/etc/rs6/rc.shutdown").unwrap_or_default(),
+            rw: false,
         }
     }
 }
@@ -94,6 +98,17 @@ impl Config {
                         true
                     }
                     None => false,
+                },
+                b"rw" => match v {
+                    b"1" => {
+                        c.rw = true;
+                        true
+                    }
+                    b"0" => {
+                        c.rw = false;
+                        true
+                    }
+                    _ => false,
                 },
                 b"on_exit" => match Action::from_word(v) {
                     Some(a) => {
@@ -152,7 +167,20 @@ mod tests {
         assert_eq!(c.on_exit, Action::Poweroff);
         assert_eq!(c.scandir.as_bytes(), b"/run/service");
         assert_eq!(c.sv.as_bytes(), b"/etc/rs6/sv");
+        assert!(!c.rw);
         assert_eq!(r, Report::default());
+    }
+
+    #[test]
+    fn remount_rw() {
+        let (c, r) = Config::parse(b"root=/dev/vda ro rs6.rw=1\n");
+        assert!(c.rw);
+        assert_eq!(r.bad_words, 0);
+        let (c, _) = Config::parse(b"rs6.rw=1 rs6.rw=0");
+        assert!(!c.rw);
+        let (c, r) = Config::parse(b"rs6.rw rs6.rw=yes rs6.rw=");
+        assert!(!c.rw);
+        assert_eq!(r.bad_words, 3);
     }
 
     #[test]

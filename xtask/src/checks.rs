@@ -1,11 +1,12 @@
 //! Binary checks run by `cargo xtask test`, one named result each:
-//! - `static: rs6-X`: every release `rs6-*` binary is ELF without a PT_INTERP program
-//!   header (statically linked: the guest has no dynamic loader);
+//! - `static: rs6-X` (`static aarch64: rs6-X`): every release `rs6-*` binary of each
+//!   architecture is an ELF file for that architecture's machine without a PT_INTERP
+//!   program header (statically linked: the guest has no dynamic loader);
 //! - `no-alloc: rs6-X`: the long-running programs ([`LONG_RUNNING`]), as built by the
 //!   `release-syms` profile, contain no allocator symbol ([`allocator_symbols`]). musl's
 //!   `__malloc_atfork` (a 1-byte no-op fork.c references) is allowed.
 
-use crate::build::{Profile, binaries};
+use crate::build::{Profile, binaries, elf_machine};
 use crate::elf::Elf;
 use crate::util::Result;
 
@@ -31,9 +32,14 @@ pub(crate) fn allocator_symbols<'a>(names: &[&'a str]) -> Vec<&'a str> {
     v
 }
 
-fn check_static(path: &std::path::Path) -> Result<(), String> {
+/// Ok when `path` is a static ELF executable for `arch`'s machine.
+pub(crate) fn check_static(path: &std::path::Path, arch: &str) -> Result<(), String> {
     let data = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let elf = Elf::parse(&data).map_err(|e| e.to_string())?;
+    let machine = elf.machine().map_err(|e| e.to_string())?;
+    if Some(machine) != elf_machine(arch) {
+        return Err(format!("ELF machine {machine}, not {arch}'s"));
+    }
     match elf.has_interp() {
         Ok(false) => Ok(()),
         Ok(true) => Err("has a PT_INTERP header (dynamically linked)".into()),
@@ -41,8 +47,8 @@ fn check_static(path: &std::path::Path) -> Result<(), String> {
     }
 }
 
-fn check_no_alloc(name: &str) -> Result<(), String> {
-    let path = Profile::ReleaseSyms.dir().join(name);
+fn check_no_alloc(arch: &str, name: &str) -> Result<(), String> {
+    let path = Profile::ReleaseSyms.dir_for(arch).join(name);
     let data = std::fs::read(&path)
         .map_err(|e| format!("{}: {e} (release-syms build missing?)", path.display()))?;
     let elf = Elf::parse(&data).map_err(|e| e.to_string())?;
@@ -56,24 +62,32 @@ fn check_no_alloc(name: &str) -> Result<(), String> {
     }
 }
 
-/// Runs every check: `(name, result)`.
-pub(crate) fn run_all() -> Result<Vec<(String, Result<(), String>)>> {
-    let bins = binaries(Profile::Release)?;
+/// Runs every check for `arch`: `(name, result)`. The no-allocator check needs the
+/// `release-syms` build, made for the default architecture only (same code elsewhere).
+pub(crate) fn run_all(arch: &str) -> Result<Vec<(String, Result<(), String>)>> {
+    let bins = binaries(arch, Profile::Release)?;
     let mut out = Vec::new();
+    let label = if arch == crate::DEFAULT_ARCH {
+        String::new()
+    } else {
+        format!(" {arch}")
+    };
     if bins.is_empty() {
         out.push((
-            "binaries".to_string(),
+            format!("binaries{label}"),
             Err(format!(
                 "no rs6-* binaries in {}",
-                Profile::Release.dir().display()
+                Profile::Release.dir_for(arch).display()
             )),
         ));
     }
     for (name, path) in &bins {
-        out.push((format!("static: {name}"), check_static(path)));
+        out.push((format!("static{label}: {name}"), check_static(path, arch)));
     }
-    for (name, _) in bins.iter().filter(|b| LONG_RUNNING.contains(&b.0.as_str())) {
-        out.push((format!("no-alloc: {name}"), check_no_alloc(name)));
+    if arch == crate::DEFAULT_ARCH {
+        for (name, _) in bins.iter().filter(|b| LONG_RUNNING.contains(&b.0.as_str())) {
+            out.push((format!("no-alloc: {name}"), check_no_alloc(arch, name)));
+        }
     }
     Ok(out)
 }
@@ -114,7 +128,11 @@ mod tests {
     #[test]
     fn a_dynamic_host_binary_fails_the_static_check() {
         // /bin/sh on Debian is dash, dynamically linked.
-        let r = check_static(std::path::Path::new("/bin/sh"));
+        let r = check_static(std::path::Path::new("/bin/sh"), "x86_64");
         assert!(r.unwrap_err().contains("PT_INTERP"));
+        // busybox-static is static, but not an aarch64 binary.
+        assert!(check_static(std::path::Path::new("/bin/busybox"), "x86_64").is_ok());
+        let r = check_static(std::path::Path::new("/bin/busybox"), "aarch64");
+        assert!(r.unwrap_err().contains("not aarch64's"));
     }
 }

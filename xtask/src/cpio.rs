@@ -132,6 +132,45 @@ impl Archive {
         self.entries.len()
     }
 
+    /// Writes the entries into the directory `dir` (created if missing), parents first:
+    /// directories (created or kept), files and symlinks (replacing what is there), with
+    /// their modes. Device nodes cannot be made without privileges: an error.
+    pub(crate) fn extract(&self, dir: &std::path::Path) -> crate::util::Result<()> {
+        use crate::util::Context;
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::create_dir_all(dir).ctx(|| format!("creating {}", dir.display()))?;
+        for (path, e) in &self.entries {
+            let p = dir.join(path);
+            let perm = std::fs::Permissions::from_mode(e.perm);
+            if !matches!(e.kind, Kind::Dir)
+                && std::fs::symlink_metadata(&p).is_ok_and(|m| !m.is_dir())
+            {
+                std::fs::remove_file(&p).ctx(|| format!("removing {}", p.display()))?;
+            }
+            match &e.kind {
+                Kind::Dir => {
+                    if !p.is_dir() {
+                        std::fs::create_dir(&p).ctx(|| format!("creating {}", p.display()))?;
+                    }
+                    std::fs::set_permissions(&p, perm).ctx(|| format!("chmod {}", p.display()))?;
+                }
+                Kind::File(data) => {
+                    std::fs::write(&p, data).ctx(|| format!("writing {}", p.display()))?;
+                    std::fs::set_permissions(&p, perm).ctx(|| format!("chmod {}", p.display()))?;
+                }
+                Kind::Symlink(t) => {
+                    std::os::unix::fs::symlink(t, &p).ctx(|| format!("symlink {}", p.display()))?
+                }
+                Kind::CharDev { .. } => {
+                    return Err(crate::util::err(format!(
+                        "{path}: device nodes are not extracted"
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Serialises to newc bytes, ending with the `TRAILER!!!` record.
     pub(crate) fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::new();
@@ -186,6 +225,31 @@ fn record(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn extract_writes_modes_links_and_replaces() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = crate::util::target_dir().join("xtask-test-extract");
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("etc")).unwrap();
+        std::fs::write(dir.join("etc/old"), "old").unwrap();
+        let mut a = Archive::new();
+        a.file("etc/rs6/run", 0o750, b"#!/bin/sh\n".to_vec());
+        a.symlink("etc/old", "/bin/busybox");
+        a.dir("tmp", 0o1777);
+        a.extract(&dir).unwrap();
+        let m = std::fs::metadata(dir.join("etc/rs6/run")).unwrap();
+        assert_eq!(m.permissions().mode() & 0o7777, 0o750);
+        assert_eq!(
+            std::fs::read_link(dir.join("etc/old")).unwrap(),
+            std::path::Path::new("/bin/busybox")
+        );
+        let m = std::fs::metadata(dir.join("tmp")).unwrap();
+        assert_eq!(m.permissions().mode() & 0o7777, 0o1777);
+        a.char_dev("dev/null", 0o666, 1, 3);
+        assert!(a.extract(&dir).is_err());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     fn sample(order: bool) -> Archive {
         let mut a = Archive::new();

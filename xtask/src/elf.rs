@@ -58,6 +58,11 @@ impl<'a> Elf<'a> {
         Ok(Elf { data })
     }
 
+    /// `e_machine`: 62 for x86_64, 183 for aarch64.
+    pub(crate) fn machine(&self) -> Result<u16> {
+        Ok(u16::from_le_bytes(get(self.data, 0x12)?))
+    }
+
     /// Whether a PT_INTERP program header exists (a dynamically linked executable).
     pub(crate) fn has_interp(&self) -> Result<bool> {
         let phoff = usize_at(self.data, 0x20)?;
@@ -179,6 +184,12 @@ mod tests {
         );
         assert!(e.section(".text").unwrap().is_some());
         assert!(e.section(".no-such-section").unwrap().is_none());
+        let want = if cfg!(target_arch = "aarch64") {
+            183
+        } else {
+            62
+        };
+        assert_eq!(e.machine().unwrap(), want);
         let _ = e.has_interp().unwrap();
     }
 }

@@ -3,14 +3,19 @@
 //!
 //! 1. the base directories and `/dev/console`, `/dev/null`;
 //! 2. busybox-static at `/bin/busybox` plus a symlink per applet (`busybox --list-full`);
-//! 3. every `rs6-*` release binary in `/bin/`, and `/init` = a copy of `rs6-init`;
+//! 3. every `rs6-*` release binary in `/bin/`, `/init` = a copy of `rs6-init`, and
+//!    `/sbin/halt`, `/sbin/poweroff`, `/sbin/reboot` as links to `rs6-hpr` (replacing
+//!    busybox's), as `cargo xtask install --init` lays them out (skipped with
+//!    `rs6_binaries = no`: an initramfs that only mounts the real root);
 //! 4. the overlay `images/NAME/rootfs/` verbatim (modes and symlinks kept);
 //! 5. the kernel modules named by `images/NAME/image.conf` (`modules = ...`) with their
 //!    dependencies, under `/lib/modules/<ver>/` with a generated `modules.dep`, so busybox
 //!    `modprobe NAME` works.
 //!
 //! The archive is our own deterministic cpio (`cpio.rs`), gzip'd by flate2 with header
-//! mtime 0: the same inputs give the same bytes.
+//! mtime 0: the same inputs give the same bytes. The architecture is the kernel's: an
+//! aarch64 image gets the arm64 busybox and the aarch64 binaries, and is written to
+//! `target/images/NAME-aarch64.cpio.gz`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
@@ -21,11 +26,9 @@ use crate::build::{Profile, binaries};
 use crate::conf::Conf;
 use crate::cpio::Archive;
 use crate::elf::Elf;
-use crate::setup::Kernel;
+use crate::install::{HPR, HPR_LINKS};
+use crate::setup::{BUSYBOX, Guest, Kernel};
 use crate::util::{Context, Result, err, human_size, progress, project_root, read, target_dir};
-
-/// Where busybox-static installs its binary on Debian.
-const BUSYBOX: &str = "/bin/busybox";
 
 /// `images/NAME/image.conf`.
 #[derive(Debug, Clone)]
@@ -38,10 +41,12 @@ pub(crate) struct ImageConf {
     pub(crate) cmdline: String,
     /// Guest memory in MiB (overrides the QEMU conf).
     pub(crate) memory: Option<u64>,
+    /// Whether the rs6 binaries (and `/init` = rs6-init) go in (`rs6_binaries = no`: not).
+    pub(crate) rs6_binaries: bool,
 }
 
 impl ImageConf {
-    const KEYS: &[&str] = &["modules", "script", "cmdline", "memory"];
+    const KEYS: &[&str] = &["modules", "script", "cmdline", "memory", "rs6_binaries"];
 
     /// Reads `images/NAME/image.conf` (the directory must exist, the file is optional).
     pub(crate) fn load(name: &str) -> Result<ImageConf> {
@@ -55,6 +60,11 @@ impl ImageConf {
             script: c.get("script").map(str::to_string),
             cmdline: c.all("cmdline").collect::<Vec<_>>().join(" "),
             memory: c.get("memory").map(|_| c.number("memory", 0)).transpose()?,
+            rs6_binaries: match c.get("rs6_binaries") {
+                None | Some("yes") => true,
+                Some("no") => false,
+                Some(v) => return Err(err(format!("`rs6_binaries = {v}`: expected yes or no"))),
+            },
         })
     }
 }
@@ -64,9 +74,14 @@ pub(crate) fn image_dir(name: &str) -> PathBuf {
     project_root().join("images").join(name)
 }
 
-/// `target/images/NAME.cpio.gz`.
-pub(crate) fn image_path(name: &str) -> PathBuf {
-    target_dir().join("images").join(format!("{name}.cpio.gz"))
+/// `target/images/NAME.cpio.gz` (x86_64), `target/images/NAME-ARCH.cpio.gz` (others).
+pub(crate) fn image_path(name: &str, arch: &str) -> PathBuf {
+    let file = if arch == crate::DEFAULT_ARCH {
+        format!("{name}.cpio.gz")
+    } else {
+        format!("{name}-{arch}.cpio.gz")
+    };
+    target_dir().join("images").join(file)
 }
 
 /// Builds the in-memory archive of image `name`.
@@ -81,9 +96,13 @@ pub(crate) fn assemble(name: &str, kernel: &Kernel) -> Result<Archive> {
     a.char_dev("dev/console", 0o600, 5, 1);
     a.char_dev("dev/null", 0o666, 1, 3);
 
+    let arch = kernel.arch.as_str();
+    let bb = Guest::of(arch)?.busybox();
     let busybox =
-        std::fs::read(BUSYBOX).ctx(|| format!("reading {BUSYBOX} (run `cargo xtask setup`)"))?;
+        std::fs::read(&bb).ctx(|| format!("reading {} (run `cargo xtask setup`)", bb.display()))?;
     a.file("bin/busybox", 0o755, busybox);
+    // The host's busybox-static lists the applets (setup checks that a foreign
+    // architecture's busybox-static is the same version).
     for applet in read(Command::new(BUSYBOX).arg("--list-full"))?.lines() {
         let applet = applet.trim();
         if !applet.is_empty() && applet != "bin/busybox" {
@@ -91,12 +110,20 @@ pub(crate) fn assemble(name: &str, kernel: &Kernel) -> Result<Archive> {
         }
     }
 
-    for (bin, path) in binaries(Profile::Release)? {
-        let data = std::fs::read(&path).ctx(|| format!("reading {}", path.display()))?;
-        if bin == "rs6-init" {
-            a.file("init", 0o755, data.clone());
+    if conf.rs6_binaries {
+        let bins = binaries(arch, Profile::Release)?;
+        for (bin, path) in &bins {
+            let data = std::fs::read(path).ctx(|| format!("reading {}", path.display()))?;
+            if bin == "rs6-init" {
+                a.file("init", 0o755, data.clone());
+            }
+            a.file(&format!("bin/{bin}"), 0o755, data);
         }
-        a.file(&format!("bin/{bin}"), 0o755, data);
+        if bins.iter().any(|b| b.0 == HPR) {
+            for link in HPR_LINKS {
+                a.symlink(&format!("sbin/{link}"), &format!("/bin/{HPR}"));
+            }
+        }
     }
 
     let rootfs = image_dir(name).join("rootfs");
@@ -106,7 +133,7 @@ pub(crate) fn assemble(name: &str, kernel: &Kernel) -> Result<Archive> {
     if !a.contains("init") {
         return Err(err(format!(
             "image {name}: no /init: rs6-init is not built ({} has no rs6-init) and {}/init does not exist",
-            Profile::Release.dir().display(),
+            Profile::Release.dir_for(arch).display(),
             rootfs.display()
         )));
     }
@@ -329,10 +356,11 @@ pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
 pub(crate) fn image(name: &str, kernel: &Kernel) -> Result<(Archive, PathBuf)> {
     let a = assemble(name, kernel)?;
     let bytes = gzip(&a)?;
-    let path = image_path(name);
+    let path = image_path(name, &kernel.arch);
     write_file(&path, &bytes)?;
     progress(format!(
-        "image {name}: {} ({} entries) -> {}",
+        "image {name} ({}): {} ({} entries) -> {}",
+        kernel.arch,
         human_size(bytes.len() as u64),
         a.len(),
         path.strip_prefix(project_root()).unwrap_or(&path).display()

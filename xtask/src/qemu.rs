@@ -450,6 +450,7 @@ mod tests {
     fn boot() -> Boot {
         Boot {
             kernel: Kernel {
+                arch: "x86_64".into(),
                 version: "6.1".into(),
                 vmlinuz: "/k/vmlinuz".into(),
                 modules: "/k/mod".into(),

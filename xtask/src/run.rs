@@ -1,5 +1,5 @@
-//! `cargo xtask run [NAME] [--kvm] [--timeout SECS]`: setup, build and image, then boot
-//! image NAME (default `demo`). On a terminal the guest runs `rs6.script=/bin/sh` on the
+//! `cargo xtask run [NAME] [--arch ARCH] [--kvm] [--timeout SECS]`: setup, build and
+//! image, then boot image NAME (default `demo`) under `qemu/<ARCH>.conf`. On a terminal the guest runs `rs6.script=/bin/sh` on the
 //! console (type `poweroff` or exit the shell to stop). Otherwise the guest runs the
 //! image's `script` (image.conf), QEMU's stdin is /dev/null, the console is echoed on stdout,
 //! and the run succeeds iff the guest powered off before the timeout.
@@ -10,7 +10,7 @@ use std::time::Duration;
 use crate::build::{Profile, cargo_build};
 use crate::image::{ImageConf, image};
 use crate::qemu::{Boot, QemuConf, captured, interactive};
-use crate::setup::setup;
+use crate::setup::setup_for;
 use crate::util::{Result, err, progress, tail};
 
 /// Default limit for a non-interactive run.
@@ -18,7 +18,7 @@ pub(crate) const DEFAULT_TIMEOUT: u64 = 120;
 
 /// Boots image `name`; Ok(true) when the run counts as a success.
 pub(crate) fn run(arch: &str, name: &str, kvm: bool, timeout: Duration) -> Result<bool> {
-    let kernel = setup()?;
+    let kernel = setup_for(&[arch])?.remove(0);
     cargo_build(arch, Profile::Release)?;
     let (_, initrd) = image(name, &kernel)?;
     let conf = ImageConf::load(name)?;

@@ -2,16 +2,23 @@
 //! guest as `rs6.script=/scenario/guest.sh`; rs6-init powers off when it exits), `expect`
 //! (ordered lines, each a substring of a later console line: subsequence matching) and an
 //! optional `scenario.conf` (`image`, `timeout`, `memory`, `cmdline`, `qemu_args`,
-//! `on_console = TEXT => MONITOR COMMAND`, `disk = SIZE_MB ext4|raw`, `host_check = SCRIPT`,
-//! `end = poweroff|reboot|halt`, `exit_within = TEXT => SECONDS`). Every other file in the
-//! directory goes into the guest under `/scenario/`; tests/scenarios/README.md is the manual.
+//! `on_console = TEXT => MONITOR COMMAND`, `disk = SIZE_MB ext4|raw|rootfs`,
+//! `host_check = SCRIPT`, `end = poweroff|reboot|halt`, `exit_within = TEXT => SECONDS`,
+//! `arch = x86_64 aarch64`, `timeout_aarch64`). Every other file in the directory goes into
+//! the guest under `/scenario/`; tests/scenarios/README.md is the manual.
+//!
+//! `disk = SIZE_MB rootfs` makes the disk a whole root file system, built without root
+//! privileges or loop mounts: a busybox tree, `cargo xtask install --init` into it, the
+//! scenario files under `/scenario/` and the scenario's `rootfs/` directory over `/`, then
+//! `mkfs.ext4 -d`. The scenario boots it through a small initramfs (`image = diskboot`).
 //!
 //! A scenario passes only if every expect line matched, a `rs6-test: PASS` line came, no
 //! `rs6-test: FAIL` line came, the guest ended the `end` way before the timeout, QEMU ended
 //! within each `exit_within` limit, and the `host_check` script (run on the host once QEMU
 //! is gone, with the scenario's disk image) exited 0. Scenarios
-//! run in parallel (one QEMU per core); each base image is built once per run, and each
-//! scenario boots `target/scenarios/<name>/initrd.cpio.gz` = the base image's gzip members
+//! run in parallel (one QEMU per core, the slow aarch64 ones first); each base image is
+//! built once per run and architecture, and each scenario boots
+//! `target/scenarios/<name>[-aarch64]/initrd.cpio.gz` = the base image's gzip members
 //! followed by a small gzip'd cpio of the scenario files (the kernel unpacks concatenated
 //! archives in order). The console is always saved to `target/scenarios/<name>/console.log`.
 
@@ -22,11 +29,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::build::{ARCHES, Profile};
 use crate::conf::Conf;
 use crate::cpio::Archive;
 use crate::image::{add_tree, gzip, write_file};
 use crate::qemu::{Boot, End, KillOnDrop, Outcome, QemuConf, Trigger, captured};
-use crate::setup::Kernel;
+use crate::setup::{BUSYBOX, Guest, Kernel};
 use crate::util::{Context, Result, display_cmd, err, progress, project_root, tail, target_dir};
 
 /// The guest's verdict lines.
@@ -37,6 +45,8 @@ pub(crate) const FAIL: &str = "rs6-test: FAIL";
 pub(crate) const METRIC: &str = "rs6-test: metric ";
 /// Files of a scenario directory that stay on the host.
 const HOST_ONLY: &[&str] = &["expect", "scenario.conf"];
+/// The directory of a `disk = N rootfs` scenario laid over the disk's `/`.
+const ROOTFS_OVERLAY: &str = "rootfs";
 /// Console lines printed when a scenario fails.
 const TAIL: usize = 40;
 /// Lines of a failed host check's output printed.
@@ -53,10 +63,12 @@ pub(crate) enum DiskFormat {
     Ext4,
     /// Zeros (a sparse file).
     Raw,
+    /// `mkfs.ext4 -d` of a busybox root file system with rs6 installed as the init.
+    Rootfs,
 }
 
-/// `disk = SIZE_MB ext4|raw`: a fresh `target/scenarios/<name>/disk.img` per run, the
-/// guest's `/dev/vda`.
+/// `disk = SIZE_MB ext4|raw|rootfs`: a fresh `target/scenarios/<name>/disk.img` per run,
+/// the guest's `/dev/vda`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Disk {
     /// Size in MiB.
@@ -70,7 +82,7 @@ impl Disk {
     pub(crate) fn parse(s: &str) -> Result<Disk> {
         let bad = || {
             err(format!(
-                "`disk = {s}`: expected `SIZE_MB ext4` or `SIZE_MB raw`"
+                "`disk = {s}`: expected `SIZE_MB ext4`, `SIZE_MB raw` or `SIZE_MB rootfs`"
             ))
         };
         let w: Vec<&str> = s.split_whitespace().collect();
@@ -86,13 +98,15 @@ impl Disk {
         let format = match *format {
             "ext4" => DiskFormat::Ext4,
             "raw" => DiskFormat::Raw,
+            "rootfs" => DiskFormat::Rootfs,
             _ => return Err(bad()),
         };
         Ok(Disk { size_mb, format })
     }
 
-    /// Makes `path` afresh: a sparse file of the size, then the file system.
-    fn create(&self, path: &Path) -> Result<()> {
+    /// Makes `path` afresh: a sparse file of the size, then the file system (for a root
+    /// file system disk, with the contents of the directory `tree`).
+    fn create(&self, path: &Path, tree: Option<&Path>) -> Result<()> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).ctx(|| format!("creating {}", dir.display()))?;
         }
@@ -101,14 +115,17 @@ impl Disk {
         f.set_len(self.size_mb << 20)
             .ctx(|| format!("sizing {}", path.display()))?;
         drop(f);
-        if self.format == DiskFormat::Ext4 {
+        if self.format != DiskFormat::Raw {
             // Inode tables and journal written now, so the kernel's lazy-init thread does
             // not write to the disk behind the scenario's back.
             let mut cmd = Command::new(host_tool("mkfs.ext4"));
             cmd.args(["-F", "-q", "-L", "rs6-test", "-E"])
-                .arg("lazy_itable_init=0,lazy_journal_init=0")
-                .arg(path)
-                .stdin(Stdio::null());
+                .arg("lazy_itable_init=0,lazy_journal_init=0");
+            if let Some(t) = tree {
+                // -d: the tree's files, modes, symlinks (and owners: the caller's uid).
+                cmd.arg("-d").arg(t);
+            }
+            cmd.arg(path).stdin(Stdio::null());
             let out = cmd
                 .output()
                 .ctx(|| "running mkfs.ext4 (run `cargo xtask setup`: e2fsprogs)")?;
@@ -199,6 +216,66 @@ pub(crate) struct Scenario {
     triggers: Vec<Trigger>,
     disk: Option<Disk>,
     host_check: Option<String>,
+    /// The architectures it runs on (`arch`, default x86_64 only).
+    pub(crate) arches: Vec<String>,
+    /// `timeout_aarch64`: the limit under aarch64 emulation (default 3 × `timeout`).
+    timeout_aarch64: Duration,
+}
+
+/// One boot of a scenario: the scenario and the architecture.
+#[derive(Debug, Clone)]
+pub(crate) struct Job<'a> {
+    /// The scenario.
+    pub(crate) scenario: &'a Scenario,
+    /// `x86_64` or `aarch64`.
+    pub(crate) arch: String,
+}
+
+impl Job<'_> {
+    /// `NAME` for the default architecture, `NAME (aarch64)` for others.
+    pub(crate) fn label(&self) -> String {
+        if self.arch == crate::DEFAULT_ARCH {
+            self.scenario.name.clone()
+        } else {
+            format!("{} ({})", self.scenario.name, self.arch)
+        }
+    }
+
+    /// `target/scenarios/<name>/` (default architecture), `target/scenarios/<name>-<arch>/`.
+    fn out_dir(&self) -> PathBuf {
+        let dir = if self.arch == crate::DEFAULT_ARCH {
+            self.scenario.name.clone()
+        } else {
+            format!("{}-{}", self.scenario.name, self.arch)
+        };
+        target_dir().join("scenarios").join(dir)
+    }
+
+    fn timeout(&self) -> Duration {
+        if self.arch == "aarch64" {
+            self.scenario.timeout_aarch64
+        } else {
+            self.scenario.timeout
+        }
+    }
+}
+
+/// The boots of `scenarios` on the architectures in `arches`: the aarch64 ones (slowest
+/// under emulation) first, so that with one QEMU per core they do not finish last.
+pub(crate) fn jobs<'a>(scenarios: &'a [Scenario], arches: &[&str]) -> Vec<Job<'a>> {
+    let mut v = Vec::new();
+    for arch in arches.iter().rev() {
+        for s in scenarios
+            .iter()
+            .filter(|s| s.arches.iter().any(|a| a == arch))
+        {
+            v.push(Job {
+                scenario: s,
+                arch: arch.to_string(),
+            });
+        }
+    }
+    v
 }
 
 impl Scenario {
@@ -213,6 +290,8 @@ impl Scenario {
         "host_check",
         "end",
         "exit_within",
+        "arch",
+        "timeout_aarch64",
     ];
 
     fn load(dir: PathBuf) -> Result<Scenario> {
@@ -233,7 +312,22 @@ impl Scenario {
         if let Some(h) = &host_check {
             check_host_script(&dir, h)?;
         }
+        let arches = match c.words("arch") {
+            w if w.is_empty() => vec![crate::DEFAULT_ARCH.to_string()],
+            w => w,
+        };
+        for a in &arches {
+            if !ARCHES.contains(&a.as_str()) {
+                return Err(err(format!(
+                    "`arch = {a}`: unknown (known: {})",
+                    ARCHES.join(" ")
+                )));
+            }
+        }
+        let timeout = c.number("timeout", 60)?;
         Ok(Scenario {
+            arches,
+            timeout_aarch64: Duration::from_secs(c.number("timeout_aarch64", 3 * timeout)?),
             expect: Expect {
                 lines: parse_expect(&expect),
                 end: c
@@ -247,7 +341,7 @@ impl Scenario {
                     .collect::<Result<_>>()?,
             },
             image: c.get("image").unwrap_or("minimal").to_string(),
-            timeout: Duration::from_secs(c.number("timeout", 60)?),
+            timeout: Duration::from_secs(timeout),
             memory: c.get("memory").map(|_| c.number("memory", 0)).transpose()?,
             cmdline: c.all("cmdline").collect::<Vec<_>>().join(" "),
             qemu_args: c.words("qemu_args"),
@@ -262,18 +356,91 @@ impl Scenario {
         })
     }
 
-    /// Files of the scenario directory that stay on the host.
+    /// Files of the scenario directory that do not go under the guest's `/scenario/`.
     fn host_only(&self) -> Vec<&str> {
         let mut v = HOST_ONLY.to_vec();
         if let Some(h) = &self.host_check {
             v.push(h.as_str());
         }
+        if self.rootfs_disk() {
+            v.push(ROOTFS_OVERLAY);
+        }
         v
     }
 
-    fn out_dir(&self) -> PathBuf {
-        target_dir().join("scenarios").join(&self.name)
+    /// Whether the disk is a root file system (`disk = N rootfs`).
+    fn rootfs_disk(&self) -> bool {
+        self.disk.is_some_and(|d| d.format == DiskFormat::Rootfs)
     }
+
+    /// The scenario files in an archive, under `scenario/`.
+    fn files(&self) -> Result<Archive> {
+        let mut a = Archive::new();
+        add_tree(&mut a, &self.dir, "scenario", &self.host_only())?;
+        a.file(
+            "scenario/guest.sh",
+            0o755,
+            std::fs::read(self.dir.join("guest.sh")).ctx(|| "reading guest.sh")?,
+        );
+        Ok(a)
+    }
+}
+
+/// Lays out, in the empty directory `tree`, the root file system of a `disk = N rootfs`
+/// scenario for `arch`: the base directories, busybox-static and its applet links, rs6
+/// installed as by `cargo xtask install --init`, the scenario's files under `/scenario/`,
+/// then its `rootfs/` directory over `/`.
+fn rootfs_tree(s: &Scenario, arch: &str, tree: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    if tree.exists() {
+        std::fs::remove_dir_all(tree).ctx(|| format!("removing {}", tree.display()))?;
+    }
+    let mode = |p: &Path, m: u32| {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(m))
+            .ctx(|| format!("chmod {}", p.display()))
+    };
+    for (d, m) in [
+        ("bin", 0o755),
+        ("sbin", 0o755),
+        ("dev", 0o755),
+        ("proc", 0o555),
+        ("sys", 0o555),
+        ("run", 0o755),
+        ("etc", 0o755),
+        ("lib", 0o755),
+        ("mnt", 0o755),
+        ("var/log", 0o755),
+        ("tmp", 0o1777),
+        ("root", 0o700),
+    ] {
+        let p = tree.join(d);
+        std::fs::create_dir_all(&p).ctx(|| format!("creating {}", p.display()))?;
+        mode(&p, m)?;
+    }
+    let bb = Guest::of(arch)?.busybox();
+    std::fs::copy(&bb, tree.join("bin/busybox")).ctx(|| format!("copying {}", bb.display()))?;
+    mode(&tree.join("bin/busybox"), 0o755)?;
+    let list = crate::util::read(Command::new(BUSYBOX).arg("--list-full"))?;
+    for applet in list.lines().map(str::trim) {
+        if applet.is_empty() || applet == "bin/busybox" {
+            continue;
+        }
+        let p = tree.join(applet);
+        if let Some(dir) = p.parent() {
+            std::fs::create_dir_all(dir).ctx(|| format!("creating {}", dir.display()))?;
+        }
+        std::os::unix::fs::symlink(BUSYBOX, &p).ctx(|| format!("symlink {}", p.display()))?;
+    }
+    let items = crate::install::manifest(&Profile::Release.dir_for(arch), true)?;
+    crate::install::apply(tree, &items)?;
+    s.files()?.extract(tree)?;
+    let overlay = s.dir.join(ROOTFS_OVERLAY);
+    if overlay.is_dir() {
+        let mut a = Archive::new();
+        add_tree(&mut a, &overlay, "", &[])?;
+        a.extract(tree)?;
+    }
+    Ok(())
 }
 
 /// Every scenario under `tests/scenarios/` whose name contains `filter`, sorted by name:
@@ -480,54 +647,67 @@ pub(crate) struct Report {
 /// A built base image: its gzip'd bytes, or why it could not be built.
 type Built = Arc<Result<Vec<u8>, String>>;
 
-/// Base images, built once per name per run.
+/// Base images, built once per (name, architecture) per run.
 struct Images {
-    kernel: Kernel,
-    built: Mutex<HashMap<String, Built>>,
+    kernels: Vec<Kernel>,
+    built: Mutex<HashMap<(String, String), Built>>,
 }
 
 impl Images {
-    fn get(&self, name: &str) -> Result<Built> {
+    fn kernel(&self, arch: &str) -> Result<&Kernel> {
+        self.kernels
+            .iter()
+            .find(|k| k.arch == arch)
+            .ok_or_else(|| err(format!("no {arch} kernel set up")))
+    }
+
+    fn get(&self, name: &str, arch: &str) -> Result<Built> {
+        let kernel = self.kernel(arch)?;
         let mut built = self.built.lock().map_err(|_| err("image cache poisoned"))?;
-        if let Some(b) = built.get(name) {
+        let key = (name.to_string(), arch.to_string());
+        if let Some(b) = built.get(&key) {
             return Ok(b.clone());
         }
         let b = Arc::new(
-            crate::image::image(name, &self.kernel)
+            crate::image::image(name, kernel)
                 .and_then(|(a, _)| gzip(&a))
                 .map_err(|e| e.to_string()),
         );
-        built.insert(name.to_string(), b.clone());
+        built.insert(key, b.clone());
         Ok(b)
     }
 }
 
-/// Builds the scenario's initramfs, boots it, judges it, saves the console.
-fn run_one(s: &Scenario, images: &Images, qemu: &QemuConf, kvm: bool) -> Result<(), String> {
-    let base = images.get(&s.image).map_err(|e| e.to_string())?;
+/// Builds the scenario's initramfs (and disk), boots it, judges it, saves the console.
+fn run_one(j: &Job, images: &Images, qemu: &QemuConf, kvm: bool) -> Result<(), String> {
+    let s = j.scenario;
+    let base = images.get(&s.image, &j.arch).map_err(|e| e.to_string())?;
     let base = base
         .as_ref()
         .as_ref()
         .map_err(|e| format!("image {}: {e}", s.image))?;
-    let mut overlay = Archive::new();
-    add_tree(&mut overlay, &s.dir, "scenario", &s.host_only()).map_err(|e| e.to_string())?;
-    overlay.file(
-        "scenario/guest.sh",
-        0o755,
-        std::fs::read(s.dir.join("guest.sh")).map_err(|e| format!("guest.sh: {e}"))?,
-    );
+    let out = j.out_dir();
     let mut initrd = base.clone();
-    initrd.extend(gzip(&overlay).map_err(|e| e.to_string())?);
-    let out = s.out_dir();
+    if !s.rootfs_disk() {
+        // The scenario files go in the initramfs (a root file system disk has them).
+        initrd.extend(gzip(&s.files().map_err(|e| e.to_string())?).map_err(|e| e.to_string())?);
+    }
     let initrd_path = out.join("initrd.cpio.gz");
     write_file(&initrd_path, &initrd).map_err(|e| e.to_string())?;
     let disk = out.join("disk.img");
     let _ = std::fs::remove_file(&disk);
     if let Some(d) = &s.disk {
-        d.create(&disk).map_err(|e| format!("disk: {e}"))?;
+        let tree = out.join("rootfs");
+        let tree = if s.rootfs_disk() {
+            rootfs_tree(s, &j.arch, &tree).map_err(|e| format!("disk tree: {e}"))?;
+            Some(tree.as_path())
+        } else {
+            None
+        };
+        d.create(&disk, tree).map_err(|e| format!("disk: {e}"))?;
     }
     let boot = Boot {
-        kernel: images.kernel.clone(),
+        kernel: images.kernel(&j.arch).map_err(|e| e.to_string())?.clone(),
         initrd: initrd_path,
         cmdline: format!("rs6.script=/scenario/guest.sh {}", s.cmdline)
             .trim_end()
@@ -541,7 +721,7 @@ fn run_one(s: &Scenario, images: &Images, qemu: &QemuConf, kvm: bool) -> Result<
     let o = captured(
         qemu,
         &boot,
-        s.timeout,
+        j.timeout(),
         false,
         &s.triggers,
         s.expect.end.stop_text(),
@@ -571,6 +751,7 @@ fn run_one(s: &Scenario, images: &Images, qemu: &QemuConf, kvm: bool) -> Result<
             .display()
             .to_string()
     };
+    let label = j.label();
     match result {
         Ok(notes) => {
             let mut extra: Vec<String> = notes;
@@ -580,13 +761,12 @@ fn run_one(s: &Scenario, images: &Images, qemu: &QemuConf, kvm: bool) -> Result<
             } else {
                 format!("; {}", extra.join("; "))
             };
-            progress(format!("scenario {}: ok ({secs:.1}s{extra})", s.name));
+            progress(format!("scenario {label}: ok ({secs:.1}s{extra})"));
             Ok(())
         }
         Err(why) => {
             let mut report = format!(
-                "scenario {}: FAILED ({secs:.1}s): {why}\n--- last {TAIL} console lines ({}) ---\n{}\n---",
-                s.name,
+                "scenario {label}: FAILED ({secs:.1}s): {why}\n--- last {TAIL} console lines ({}) ---\n{}\n---",
                 rel(&log),
                 tail(&o.lines, TAIL)
             );
@@ -604,42 +784,46 @@ fn run_one(s: &Scenario, images: &Images, qemu: &QemuConf, kvm: bool) -> Result<
     }
 }
 
-/// Runs `scenarios` in parallel, one QEMU per core; reports in scenario order.
-pub(crate) fn run_all(
-    scenarios: &[Scenario],
-    kernel: &Kernel,
-    qemu: &QemuConf,
-    kvm: bool,
-) -> Vec<Report> {
+/// Runs `jobs` in parallel, one QEMU per core, in the order given; reports in that order.
+/// `kernels` has one kernel per architecture of the jobs.
+pub(crate) fn run_all(jobs: &[Job], kernels: &[Kernel], kvm: bool) -> Vec<Report> {
     let images = Images {
-        kernel: kernel.clone(),
+        kernels: kernels.to_vec(),
         built: Mutex::new(HashMap::new()),
     };
+    let mut confs: HashMap<String, Result<QemuConf, String>> = HashMap::new();
+    for j in jobs {
+        confs
+            .entry(j.arch.clone())
+            .or_insert_with(|| QemuConf::load(&j.arch).map_err(|e| e.to_string()));
+    }
     let workers = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
-        .min(scenarios.len());
+        .min(jobs.len());
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<Result<(), String>>>> =
-        Mutex::new(scenarios.iter().map(|_| None).collect());
+        Mutex::new(jobs.iter().map(|_| None).collect());
     std::thread::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|| {
                 loop {
                     let i = next.fetch_add(1, Ordering::SeqCst);
-                    let Some(s) = scenarios.get(i) else { return };
-                    let r = run_one(s, &images, qemu, kvm);
+                    let Some(j) = jobs.get(i) else { return };
+                    let r = match &confs[&j.arch] {
+                        Ok(q) => run_one(j, &images, q, kvm),
+                        Err(e) => Err(e.clone()),
+                    };
                     results.lock().expect("no panics while holding it")[i] = Some(r);
                 }
             });
         }
     });
     let results = results.into_inner().expect("workers joined");
-    scenarios
-        .iter()
+    jobs.iter()
         .zip(results)
-        .map(|(s, r)| Report {
-            name: s.name.clone(),
+        .map(|(j, r)| Report {
+            name: j.label(),
             result: r.unwrap_or_else(|| Err("not run".into())),
         })
         .collect()
@@ -751,6 +935,7 @@ mod tests {
             }
         );
         assert_eq!(Disk::parse(" 1   raw ").unwrap().format, DiskFormat::Raw);
+        assert_eq!(Disk::parse("64 rootfs").unwrap().format, DiskFormat::Rootfs);
         for bad in [
             "",
             "32",
@@ -864,6 +1049,46 @@ mod tests {
     }
 
     #[test]
+    fn arches_and_jobs() {
+        let both = scratch("arch-both", "arch = x86_64 aarch64\ntimeout = 20\n");
+        let one = scratch("arch-default", "timeout_aarch64 = 7\n");
+        let s = vec![
+            Scenario::load(both.clone()).unwrap(),
+            Scenario::load(one.clone()).unwrap(),
+        ];
+        assert_eq!(s[0].arches, ["x86_64", "aarch64"]);
+        assert_eq!(s[1].arches, ["x86_64"]);
+        let j = jobs(&s, ARCHES);
+        let labels: Vec<String> = j.iter().map(Job::label).collect();
+        // The aarch64 boots first: they are the slow ones.
+        assert_eq!(labels, ["arch-both (aarch64)", "arch-both", "arch-default"]);
+        assert_eq!(j[0].timeout(), Duration::from_secs(60), "3 × timeout");
+        assert!(j[0].out_dir().ends_with("scenarios/arch-both-aarch64"));
+        assert!(j[1].out_dir().ends_with("scenarios/arch-both"));
+        assert_eq!(jobs(&s, &["x86_64"]).len(), 2);
+        assert_eq!(jobs(&s, &["aarch64"]).len(), 1);
+        let bad = scratch("arch-bad", "arch = x86_64 riscv64\n");
+        assert!(Scenario::load(bad.clone()).is_err());
+        for d in [both, one, bad] {
+            let _ = std::fs::remove_dir_all(d);
+        }
+    }
+
+    #[test]
+    fn rootfs_disk_keeps_its_overlay_out_of_scenario() {
+        let d = scratch("rootfs-disk", "disk = 16 rootfs\n");
+        std::fs::create_dir_all(d.join("rootfs/etc")).unwrap();
+        std::fs::write(d.join("rootfs/etc/hostname"), "x\n").unwrap();
+        std::fs::write(d.join("data"), "y").unwrap();
+        let s = Scenario::load(d.clone()).unwrap();
+        assert!(s.rootfs_disk());
+        let a = s.files().unwrap();
+        assert!(a.contains("scenario/guest.sh") && a.contains("scenario/data"));
+        assert!(!a.contains("scenario/rootfs") && !a.contains("scenario/expect"));
+        let _ = std::fs::remove_dir_all(d);
+    }
+
+    #[test]
     fn host_check_runs_with_env_and_reports() {
         let dir = scratch("hostcheck", "");
         script(
@@ -901,7 +1126,7 @@ mod tests {
             size_mb: 3,
             format: DiskFormat::Raw,
         }
-        .create(&p)
+        .create(&p, None)
         .unwrap();
         assert_eq!(std::fs::metadata(&p).unwrap().len(), 3 << 20);
         let _ = std::fs::remove_dir_all(p.parent().unwrap());

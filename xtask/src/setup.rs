@@ -1,25 +1,30 @@
-//! `cargo xtask setup`: idempotent host setup. Adds the musl rustup target, installs the
-//! Debian packages the images and tests need, and unpacks the Debian kernel (the one
-//! `linux-image-amd64` depends on) under `target/kernel/root/`. Every check is cheap, so a
-//! second run on a ready host takes well under a second; the kernel is recorded in the stamp
-//! file `target/kernel/kernel.stamp`, which later commands read via [`Kernel::load`].
+//! `cargo xtask setup`: idempotent host setup, for each guest architecture (x86_64 and
+//! aarch64). Adds the musl rustup targets, installs the Debian packages the images and tests
+//! need, and unpacks Debian's kernel for the architecture (the package `linux-image-amd64`
+//! or `linux-image-arm64` depends on) under `target/kernel/root/` (x86_64) or
+//! `target/kernel-aarch64/root/`. For aarch64 it also adds Debian's `arm64` architecture
+//! (`dpkg --add-architecture arm64`, `apt-get update`) and unpacks, without installing,
+//! `busybox-static:arm64` under `target/busybox-aarch64/root/` (the guest userland).
+//! Every check is cheap, so a second run on a ready host takes well under a second; a kernel
+//! is recorded in the stamp file `kernel.stamp` of its directory, which later commands read
+//! via [`Kernel::load`].
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::build::{ARCHES, musl_target};
 use crate::conf::Conf;
 use crate::util::{Context, Result, err, output, progress, read, run, target_dir};
 
-/// The rustup target every rs6 binary is built for.
+/// The rustup target of the host test suites (the default architecture's).
 pub(crate) const MUSL_TARGET: &str = "x86_64-unknown-linux-musl";
 
-/// Debian packages: QEMU, the guest userland (busybox-static), s6 + execline (the
-/// compatibility oracle), strace (debugging), cpio (inspecting images), e2fsprogs (scenario
-/// disks: `mkfs.ext4`, and `debugfs`/`e2fsck` in host checks). Debian's bookworm
-/// kernel ships plain `.ko` modules and no `modules.dep` (depmod runs in its postinst), so
-/// `image.rs` resolves dependencies itself from each module's `.modinfo`.
+/// Debian packages every architecture needs: the guest userland (busybox-static), s6 +
+/// execline (the compatibility oracle), strace (debugging), cpio (inspecting images),
+/// e2fsprogs (scenario disks: `mkfs.ext4`, and `debugfs`/`e2fsck` in host checks).
+/// Debian's bookworm kernel ships plain `.ko` modules and no `modules.dep` (depmod runs in
+/// its postinst), so `image.rs` resolves dependencies itself from each module's `.modinfo`.
 const PACKAGES: &[&str] = &[
-    "qemu-system-x86",
     "busybox-static",
     "cpio",
     "s6",
@@ -28,12 +33,98 @@ const PACKAGES: &[&str] = &[
     "e2fsprogs",
 ];
 
-/// The metapackage whose dependency names the current Debian kernel.
-const KERNEL_META: &str = "linux-image-amd64";
+/// What differs per guest architecture on the host side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Guest {
+    /// `x86_64` or `aarch64` (`--arch`).
+    pub(crate) arch: &'static str,
+    /// Debian's name for it.
+    deb_arch: &'static str,
+    /// The metapackage whose dependency names the current Debian kernel.
+    kernel_meta: &'static str,
+    /// The Debian package with `qemu-system-<arch>`.
+    qemu_package: &'static str,
+}
 
-/// The unpacked Debian kernel.
+/// The guests we know, in [`ARCHES`] order.
+const GUESTS: &[Guest] = &[
+    Guest {
+        arch: "x86_64",
+        deb_arch: "amd64",
+        kernel_meta: "linux-image-amd64",
+        qemu_package: "qemu-system-x86",
+    },
+    Guest {
+        arch: "aarch64",
+        deb_arch: "arm64",
+        kernel_meta: "linux-image-arm64",
+        // qemu-system-arm provides qemu-system-aarch64.
+        qemu_package: "qemu-system-arm",
+    },
+];
+
+impl Guest {
+    /// The guest of `arch`.
+    pub(crate) fn of(arch: &str) -> Result<Guest> {
+        GUESTS
+            .iter()
+            .copied()
+            .find(|g| g.arch == arch)
+            .ok_or_else(|| {
+                err(format!(
+                    "--arch {arch}: unsupported (known: {})",
+                    ARCHES.join(", ")
+                ))
+            })
+    }
+
+    /// Whether the host runs this architecture natively (its packages are not foreign).
+    fn native(self) -> bool {
+        self.arch == std::env::consts::ARCH
+    }
+
+    /// `PKG` for a native guest, `PKG:arm64` for a foreign one.
+    fn qualified(self, pkg: &str) -> String {
+        if self.native() {
+            pkg.to_string()
+        } else {
+            format!("{pkg}:{}", self.deb_arch)
+        }
+    }
+
+    /// Where the kernel is unpacked: `target/kernel` (x86_64), `target/kernel-<arch>`.
+    fn kernel_dir(self) -> PathBuf {
+        if self.arch == "x86_64" {
+            target_dir().join("kernel")
+        } else {
+            target_dir().join(format!("kernel-{}", self.arch))
+        }
+    }
+
+    /// Where a foreign busybox-static is unpacked.
+    fn busybox_dir(self) -> PathBuf {
+        target_dir().join(format!("busybox-{}", self.arch))
+    }
+
+    /// The guest's busybox-static binary: the host's `/bin/busybox` for a native guest,
+    /// else the unpacked foreign package's.
+    pub(crate) fn busybox(self) -> PathBuf {
+        if self.native() {
+            PathBuf::from(BUSYBOX)
+        } else {
+            self.busybox_dir().join("root/bin/busybox")
+        }
+    }
+}
+
+/// Where busybox-static installs its binary on Debian.
+pub(crate) const BUSYBOX: &str = "/bin/busybox";
+
+/// The unpacked Debian kernel of one architecture.
 #[derive(Debug, Clone)]
 pub(crate) struct Kernel {
+    /// The guest architecture (`x86_64`, `aarch64`).
+    pub(crate) arch: String,
     /// `uname -r`, e.g. `6.1.0-56-amd64`.
     pub(crate) version: String,
     /// The kernel image for QEMU's `-kernel`.
@@ -43,31 +134,29 @@ pub(crate) struct Kernel {
 }
 
 impl Kernel {
-    fn dir() -> PathBuf {
-        target_dir().join("kernel")
+    fn stamp(g: Guest) -> PathBuf {
+        g.kernel_dir().join("kernel.stamp")
     }
 
-    fn stamp() -> PathBuf {
-        Self::dir().join("kernel.stamp")
-    }
-
-    fn from_version(version: &str) -> Kernel {
-        let root = Self::dir().join("root");
+    fn from_version(g: Guest, version: &str) -> Kernel {
+        let root = g.kernel_dir().join("root");
         Kernel {
+            arch: g.arch.to_string(),
             version: version.to_string(),
             vmlinuz: root.join("boot").join(format!("vmlinuz-{version}")),
             modules: root.join("lib/modules").join(version),
         }
     }
 
-    /// The kernel recorded by a previous `setup`.
-    pub(crate) fn load() -> Result<Kernel> {
-        let conf = Conf::load(&Self::stamp(), &["package", "version"], false)
+    /// The kernel of `arch` recorded by a previous `setup`.
+    pub(crate) fn load(arch: &str) -> Result<Kernel> {
+        let g = Guest::of(arch)?;
+        let conf = Conf::load(&Self::stamp(g), &["package", "version"], false)
             .map_err(|e| err(format!("{e}\n(run `cargo xtask setup` first)")))?;
         let version = conf
             .get("version")
             .ok_or_else(|| err("kernel.stamp has no version; run `cargo xtask setup`"))?;
-        let k = Kernel::from_version(version);
+        let k = Kernel::from_version(g, version);
         if !k.vmlinuz.is_file() || !k.modules.join("modules.order").is_file() {
             return Err(err(format!(
                 "{} or {}/modules.order missing; run `cargo xtask setup`",
@@ -79,23 +168,63 @@ impl Kernel {
     }
 }
 
-/// Runs the whole setup.
-pub(crate) fn setup() -> Result<Kernel> {
+/// Sets up every architecture in `arches`; returns their kernels, in that order.
+pub(crate) fn setup_for(arches: &[&str]) -> Result<Vec<Kernel>> {
+    let guests = arches
+        .iter()
+        .map(|a| Guest::of(a))
+        .collect::<Result<Vec<_>>>()?;
     let mut apt = Apt { updated: false };
-    musl_target()?;
-    packages(&mut apt)?;
-    let k = kernel(&mut apt)?;
-    progress(format!("setup: ready (kernel {})", k.version));
-    Ok(k)
+    for g in &guests {
+        rustup_target(musl_target(g.arch)?)?;
+        if !g.native() {
+            foreign_arch(*g, &mut apt)?;
+        }
+    }
+    let mut wanted: Vec<&str> = PACKAGES.to_vec();
+    wanted.extend(guests.iter().map(|g| g.qemu_package));
+    packages(&mut apt, &wanted)?;
+    let mut kernels = Vec::new();
+    for g in &guests {
+        if !g.native() {
+            foreign_busybox(*g, &mut apt)?;
+        }
+        kernels.push(kernel(*g, &mut apt)?);
+    }
+    let names: Vec<String> = kernels
+        .iter()
+        .map(|k| format!("{} {}", k.arch, k.version))
+        .collect();
+    progress(format!("setup: ready (kernels: {})", names.join(", ")));
+    Ok(kernels)
 }
 
-fn musl_target() -> Result<()> {
+/// `rustup target add TARGET` unless it is installed.
+pub(crate) fn rustup_target(target: &str) -> Result<()> {
     let installed = read(Command::new("rustup").args(["target", "list", "--installed"]))?;
-    if installed.lines().any(|l| l.trim() == MUSL_TARGET) {
+    if installed.lines().any(|l| l.trim() == target) {
         return Ok(());
     }
-    run(Command::new("rustup").args(["target", "add", MUSL_TARGET]))?;
-    progress(format!("setup: rustup target {MUSL_TARGET} added"));
+    run(Command::new("rustup").args(["target", "add", target]))?;
+    progress(format!("setup: rustup target {target} added"));
+    Ok(())
+}
+
+/// `dpkg --add-architecture` for a foreign guest, then a package list update.
+fn foreign_arch(g: Guest, apt: &mut Apt) -> Result<()> {
+    let known = read(Command::new("dpkg").arg("--print-foreign-architectures"))?;
+    if known.lines().any(|l| l.trim() == g.deb_arch) {
+        return Ok(());
+    }
+    if !is_root() {
+        return Err(err(format!(
+            "setup: Debian architecture {0} missing; run as root: sudo dpkg --add-architecture {0} && sudo apt-get update",
+            g.deb_arch
+        )));
+    }
+    run(Command::new("dpkg").args(["--add-architecture", g.deb_arch]))?;
+    apt.update()?;
+    progress(format!("setup: Debian architecture {} added", g.deb_arch));
     Ok(())
 }
 
@@ -111,16 +240,16 @@ fn is_root() -> bool {
         .unwrap_or(false)
 }
 
-fn missing_packages() -> Result<Vec<&'static str>> {
+fn missing_packages<'a>(wanted: &[&'a str]) -> Result<Vec<&'a str>> {
     let out = output(
         Command::new("dpkg-query")
             .arg("-W")
             .arg("-f=${Package} ${Status}\\n")
-            .args(PACKAGES),
+            .args(wanted),
     )?;
     // Exit status 1 just means some package is unknown to dpkg: those stay missing.
     let text = String::from_utf8_lossy(&out.stdout);
-    Ok(PACKAGES
+    Ok(wanted
         .iter()
         .copied()
         .filter(|p| {
@@ -160,8 +289,8 @@ fn lists_stale(text: &str) -> bool {
     .any(|m| text.contains(m))
 }
 
-fn packages(apt: &mut Apt) -> Result<()> {
-    let missing = missing_packages()?;
+fn packages(apt: &mut Apt, wanted: &[&str]) -> Result<()> {
+    let missing = missing_packages(wanted)?;
     if missing.is_empty() {
         return Ok(());
     }
@@ -200,24 +329,19 @@ fn packages(apt: &mut Apt) -> Result<()> {
     Ok(())
 }
 
-/// The package `linux-image-amd64` depends on, from `apt-cache depends`.
-fn kernel_package(apt: &mut Apt) -> Result<String> {
+/// The package the kernel metapackage (`linux-image-amd64`, `linux-image-arm64`) depends
+/// on, from `apt-cache depends` (without the `:arm64` qualifier apt adds to foreign ones).
+fn kernel_package(g: Guest, apt: &mut Apt) -> Result<String> {
+    let meta = g.qualified(g.kernel_meta);
     loop {
-        let out = output(Command::new("apt-cache").args(["depends", KERNEL_META]))?;
+        let out = output(Command::new("apt-cache").args(["depends", &meta]))?;
         let text = String::from_utf8_lossy(&out.stdout);
-        let found = text.lines().find_map(|l| {
-            l.trim()
-                .strip_prefix("Depends:")
-                .map(str::trim)
-                .filter(|p| p.starts_with("linux-image-"))
-                .map(str::to_string)
-        });
-        match found {
+        match depends_on(&text, "linux-image-") {
             Some(p) => return Ok(p),
             None if !apt.updated && is_root() => apt.update()?,
             None => {
                 return Err(err(format!(
-                    "`apt-cache depends {KERNEL_META}` names no kernel package{}",
+                    "`apt-cache depends {meta}` names no kernel package{}",
                     if is_root() {
                         ""
                     } else {
@@ -229,43 +353,128 @@ fn kernel_package(apt: &mut Apt) -> Result<String> {
     }
 }
 
-fn kernel(apt: &mut Apt) -> Result<Kernel> {
-    if let Ok(k) = Kernel::load() {
-        return Ok(k);
-    }
-    let dir = Kernel::dir();
-    std::fs::create_dir_all(&dir).ctx(|| format!("creating {}", dir.display()))?;
-    // A stale package list can name a kernel the mirror no longer has: update once, retry.
-    let (pkg, deb) = loop {
-        let pkg = kernel_package(apt)?;
-        remove_debs(&dir)?;
+/// The first `Depends:` of `apt-cache depends` output starting with `prefix`, without an
+/// architecture qualifier.
+fn depends_on(text: &str, prefix: &str) -> Option<String> {
+    text.lines().find_map(|l| {
+        l.trim()
+            .strip_prefix("Depends:")
+            .map(str::trim)
+            .filter(|p| p.starts_with(prefix))
+            .map(|p| p.split(':').next().unwrap_or(p).to_string())
+    })
+}
+
+/// `apt-get download PKG` into `dir` (the package lists updated once if the mirror no longer
+/// has what they name); returns the .deb. `name` gives the package name for each try.
+fn download(
+    g: Guest,
+    dir: &Path,
+    apt: &mut Apt,
+    mut name: impl FnMut(&mut Apt) -> Result<String>,
+) -> Result<(String, PathBuf)> {
+    std::fs::create_dir_all(dir).ctx(|| format!("creating {}", dir.display()))?;
+    loop {
+        let pkg = name(apt)?;
+        remove_debs(dir)?;
         let r = run(Command::new("apt-get")
-            .args(["download", "-q", "-o", "APT::Sandbox::User=root", &pkg])
-            .current_dir(&dir));
+            .args(["download", "-q", "-o", "APT::Sandbox::User=root"])
+            .arg(g.qualified(&pkg))
+            .current_dir(dir));
         match r {
-            Ok(()) => break (pkg.clone(), find_deb(&dir, &pkg)?),
+            Ok(()) => {
+                let deb = find_deb(dir, &pkg)?;
+                return Ok((pkg, deb));
+            }
             Err(_) if !apt.updated && is_root() => apt.update()?,
             Err(e) => return Err(e),
         }
-    };
+    }
+}
+
+/// `dpkg -x DEB DIR/root` (a fresh `root`), then the .deb is removed.
+fn unpack(deb: &Path, dir: &Path) -> Result<PathBuf> {
     let root = dir.join("root");
     if root.exists() {
         std::fs::remove_dir_all(&root).ctx(|| format!("removing {}", root.display()))?;
     }
-    run(Command::new("dpkg").arg("-x").arg(&deb).arg(&root))?;
+    run(Command::new("dpkg").arg("-x").arg(deb).arg(&root))?;
+    std::fs::remove_file(deb).ctx(|| format!("removing {}", deb.display()))?;
+    Ok(root)
+}
+
+fn kernel(g: Guest, apt: &mut Apt) -> Result<Kernel> {
+    if let Ok(k) = Kernel::load(g.arch) {
+        return Ok(k);
+    }
+    let dir = g.kernel_dir();
+    let (pkg, deb) = download(g, &dir, apt, |apt| kernel_package(g, apt))?;
+    let root = unpack(&deb, &dir)?;
     let version = single_subdir(&root.join("lib/modules"))?;
-    let k = Kernel::from_version(&version);
+    let k = Kernel::from_version(g, &version);
     if !k.vmlinuz.is_file() {
         return Err(err(format!("{} not in {pkg}", k.vmlinuz.display())));
     }
-    std::fs::remove_file(&deb).ctx(|| format!("removing {}", deb.display()))?;
     std::fs::write(
-        Kernel::stamp(),
+        Kernel::stamp(g),
         format!("# written by cargo xtask setup\npackage = {pkg}\nversion = {version}\n"),
     )
     .ctx(|| "writing kernel.stamp")?;
     progress(format!("setup: kernel {pkg} unpacked"));
-    Kernel::load()
+    Kernel::load(g.arch)
+}
+
+/// Unpacks (never installs) a foreign architecture's busybox-static: the guest userland.
+/// Its applet list is the host busybox's (`--list-full` cannot run a foreign binary),
+/// the same when the Debian versions are (a difference is reported).
+fn foreign_busybox(g: Guest, apt: &mut Apt) -> Result<()> {
+    let dir = g.busybox_dir();
+    let stamp = dir.join("busybox.stamp");
+    if Conf::load(&stamp, &["version"], false).is_ok() && g.busybox().is_file() {
+        return Ok(());
+    }
+    let host = host_package_version("busybox-static")?;
+    let (_, deb) = download(g, &dir, apt, |_| Ok("busybox-static".to_string()))?;
+    let name = deb.file_name().unwrap_or_default().to_string_lossy();
+    // busybox-static_1%3a1.35.0-4+deb12u1+b1_arm64.deb: the version, `:` escaped as %3a.
+    let version = name
+        .split('_')
+        .nth(1)
+        .unwrap_or_default()
+        .replace("%3a", ":");
+    if version != host {
+        // A point release keeps Debian's busybox configuration: warn, go on.
+        progress(format!(
+            "setup: warning: busybox-static:{} is {version} but the host's is {host}; its applet list is used (`apt-get install busybox-static` to match)",
+            g.deb_arch
+        ));
+    }
+    unpack(&deb, &dir)?;
+    if !g.busybox().is_file() {
+        return Err(err(format!(
+            "{} not in busybox-static",
+            g.busybox().display()
+        )));
+    }
+    std::fs::write(
+        &stamp,
+        format!("# written by cargo xtask setup\nversion = {version}\n"),
+    )
+    .ctx(|| "writing busybox.stamp")?;
+    progress(format!(
+        "setup: busybox-static:{} {version} unpacked",
+        g.deb_arch
+    ));
+    Ok(())
+}
+
+/// The installed version of a host package.
+fn host_package_version(pkg: &str) -> Result<String> {
+    Ok(
+        read(Command::new("dpkg-query").args(["-W", "-f=${Version}", pkg]))?
+            .trim()
+            .to_string(),
+    )
 }
 
 fn remove_debs(dir: &Path) -> Result<()> {
@@ -313,6 +522,45 @@ fn single_subdir(dir: &Path) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kernel_package_from_apt_cache() {
+        let amd = "linux-image-amd64\n  Depends: linux-image-6.1.0-56-amd64\n";
+        assert_eq!(
+            depends_on(amd, "linux-image-").as_deref(),
+            Some("linux-image-6.1.0-56-amd64")
+        );
+        let arm = "linux-image-arm64:arm64\n  Depends: linux-image-6.1.0-56-arm64:arm64\n";
+        assert_eq!(
+            depends_on(arm, "linux-image-").as_deref(),
+            Some("linux-image-6.1.0-56-arm64")
+        );
+        assert_eq!(
+            depends_on("x\n  Recommends: linux-image-1\n", "linux-image-"),
+            None
+        );
+    }
+
+    #[test]
+    fn guests() {
+        let a = Guest::of("aarch64").unwrap();
+        assert_eq!(a.qualified("busybox-static"), "busybox-static:arm64");
+        assert!(a.kernel_dir().ends_with("target/kernel-aarch64"));
+        assert!(
+            a.busybox()
+                .ends_with("target/busybox-aarch64/root/bin/busybox")
+        );
+        let x = Guest::of("x86_64").unwrap();
+        assert_eq!(x.qualified("busybox-static"), "busybox-static");
+        assert!(x.kernel_dir().ends_with("target/kernel"));
+        assert_eq!(x.busybox(), PathBuf::from(BUSYBOX));
+        assert!(Guest::of("riscv64").is_err());
+        assert_eq!(
+            GUESTS.iter().map(|g| g.arch).collect::<Vec<_>>(),
+            ARCHES,
+            "one guest per --arch"
+        );
+    }
 
     #[test]
     fn stale_list_messages() {

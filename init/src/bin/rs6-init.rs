@@ -70,6 +70,9 @@ fn main(args: rt::Args) -> u8 {
     mount_all();
     console_on_stdio();
     let cfg = read_config();
+    if cfg.rw {
+        remount_root_rw();
+    }
     // Ctrl-Alt-Del: the kernel sends SIGINT to process 1 instead of rebooting.
     if let Err(e) = rustix::system::reboot(rustix::system::RebootCommand::CadOff) {
         warn_unable(PROG, b"disable", b"ctrl-alt-del reboot", e);
@@ -244,10 +247,36 @@ fn mount_all() {
             Ok(()) | Err(Errno::EXIST) => {}
             Err(e) => warn_unable(PROG, b"mkdir", m.target, e),
         }
+        if is_mount_point(m.target) {
+            continue;
+        }
         match rustix::mount::mount(m.source, m.target, m.fstype, m.flags, m.data) {
             Ok(()) | Err(Errno::BUSY) => {}
             Err(e) => warn_unable(PROG, b"mount", m.target, e),
         }
+    }
+}
+
+/// Whether `path` is already a mount point (its device is not its parent's):
+/// an initramfs may have moved /dev, /proc and /sys onto the new root, and a
+/// second proc or tmpfs would stack on the first instead of failing (EBUSY).
+fn is_mount_point(path: &[u8]) -> bool {
+    let cut = path.iter().rposition(|&c| c == b'/').unwrap_or(0);
+    let parent = match path.get(..cut) {
+        Some(p) if !p.is_empty() => p,
+        _ => b"/",
+    };
+    match (rustix::fs::stat(path), rustix::fs::stat(parent)) {
+        (Ok(a), Ok(b)) => a.st_dev != b.st_dev,
+        _ => false,
+    }
+}
+
+/// `rs6.rw=1`: the root was mounted read-only (the kernel's `ro`, or an
+/// initramfs); make it writable before any service starts.
+fn remount_root_rw() {
+    if let Err(e) = rustix::mount::mount_remount(c"/", rustix::mount::MountFlags::empty(), c"") {
+        warn_unable(PROG, b"remount read-write", b"/", e);
     }
 }
 
