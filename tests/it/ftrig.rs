@@ -269,7 +269,7 @@ fn wait_and_listen1_codes_as_s6() {
             1
         );
         let (c, out, _) = run(Command::new(&l)
-            .args(["-t", "2000"])
+            .args(["-t", "5000"])
             .arg(&dir)
             .arg("b")
             .arg(rs6("rs6-ftrig-notify"))
@@ -457,7 +457,7 @@ fn subscribe_permissions_as_s6() {
         let mut c = Command::new("setpriv");
         c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
             .arg(tool)
-            .args(["-t", "2000"])
+            .args(["-t", "10000"])
             .arg(dir)
             .arg("a");
         spawn(&mut c)
@@ -611,11 +611,11 @@ fn svwait_as_s6() {
         let (u, d) = (up.dir.as_path(), down.dir.as_path());
         // States already reached: no event needed.
         for (args, dirs, want) in [
-            (&["-u", "-t", "2000"][..], &[u][..], 0),
-            (&["-U", "-t", "2000"], &[u], 0),
-            (&["-d", "-t", "2000"], &[d], 0),
-            (&["-o", "-u", "-t", "2000"], &[u, d], 0),
-            (&["-o", "-d", "-t", "2000"], &[u, d], 0),
+            (&["-u", "-t", "5000"][..], &[u][..], 0),
+            (&["-U", "-t", "5000"], &[u], 0),
+            (&["-d", "-t", "5000"], &[d], 0),
+            (&["-o", "-u", "-t", "5000"], &[u, d], 0),
+            (&["-o", "-d", "-t", "5000"], &[u, d], 0),
             (&["-a", "-d", "-t", "150"], &[u, d], 99),
             (&["-d", "-t", "150"], &[u], 99),
             (&["-u", "-t", "150"], &[d], 99),
@@ -634,10 +634,10 @@ fn svwait_as_s6() {
             assert_eq!(code(&mut Command::new(&w)), 100);
         }
         // Transitions.
-        svwait_both(&["-u", "-t", "3000"], &[d], || down.svc("-u"), 0, &what);
-        svwait_both(&["-D", "-t", "3000"], &[d], || down.svc("-d"), 0, &what);
-        svwait_both(&["-d", "-t", "3000"], &[u], || up.svc("-d"), 0, &what);
-        svwait_both(&["-U", "-t", "3000"], &[u], || up.svc("-u"), 0, &what);
+        svwait_both(&["-u", "-t", "6000"], &[d], || down.svc("-u"), 0, &what);
+        svwait_both(&["-D", "-t", "6000"], &[d], || down.svc("-d"), 0, &what);
+        svwait_both(&["-d", "-t", "6000"], &[u], || up.svc("-d"), 0, &what);
+        svwait_both(&["-U", "-t", "6000"], &[u], || up.svc("-u"), 0, &what);
         svwait_both(
             &["-a", "-u", "-t", "3000"],
             &[u, d],
@@ -674,7 +674,7 @@ fn svwait_as_s6() {
         assert!(wait_until(5 * SECOND, || slow.status().1), "{what}: not up");
         svwait_both(&["-D", "-t", "200"], &[sd], || slow.svc("-d"), 99, &what);
         // The supervisor exits while we wait for up: one failure, exit 1.
-        svwait_both(&["-u", "-t", "3000"], &[d], || down.svc("-x"), 1, &what);
+        svwait_both(&["-u", "-t", "6000"], &[d], || down.svc("-x"), 1, &what);
     }
 }
 
