@@ -19,6 +19,9 @@ pub struct Getopt {
     /// Index of the first operand once options are done.
     pub ind: usize,
     pos: usize,
+    /// The word being read (`args[ind]`) while `pos > 0`: measured once, not
+    /// once per letter (a 128 KiB cluster of flags would take seconds).
+    word: &'static [u8],
     spec: &'static [u8],
 }
 
@@ -30,6 +33,7 @@ impl Getopt {
             args,
             ind: 1,
             pos: 0,
+            word: &[],
             spec,
         }
     }
@@ -41,8 +45,8 @@ impl Getopt {
 
     /// The next option, or None when the operands start.
     pub fn next_opt(&mut self) -> Option<Opt> {
-        let word = self.args.get(self.ind)?.to_bytes();
         if self.pos == 0 {
+            let word = self.args.get(self.ind)?.to_bytes();
             if word == b"--" {
                 self.ind += 1;
                 return None;
@@ -50,8 +54,10 @@ impl Getopt {
             if word.len() < 2 || word.first() != Some(&b'-') {
                 return None;
             }
+            self.word = word;
             self.pos = 1;
         }
+        let word = self.word;
         let c = *word.get(self.pos)?;
         self.pos += 1;
         let at_end = self.pos >= word.len();
@@ -130,6 +136,19 @@ mod tests {
                 Opt::Flag(b't', Some(&b"5"[..]))
             ]
         );
+        assert_eq!(rest, vec![&b"dir"[..]]);
+    }
+
+    /// Found by fuzzing (fuzz/, target `getopt`): each letter of a cluster
+    /// measured the whole word again, so a 128 KiB `-uuu…` took seconds.
+    #[test]
+    fn long_cluster_reads_each_letter_once() {
+        let word = format!("-{}", "u".repeat(131_071));
+        let w: &'static core::ffi::CStr =
+            Box::leak(std::ffi::CString::new(word).unwrap().into_boxed_c_str());
+        let (o, rest) = parse(&[c"x", w, c"-t5", c"dir"], b"ut:");
+        assert_eq!(o.len(), 131_072);
+        assert_eq!(o.last(), Some(&Opt::Flag(b't', Some(&b"5"[..]))));
         assert_eq!(rest, vec![&b"dir"[..]]);
     }
 

@@ -5,7 +5,9 @@
 
 mod binaries;
 mod common;
+mod faults;
 mod ftrig;
 mod log;
+mod perms;
 mod supervise;
 mod svscan;

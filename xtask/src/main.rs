@@ -25,6 +25,7 @@ mod checks;
 mod conf;
 mod cpio;
 mod elf;
+mod fuzz;
 mod image;
 mod install;
 mod qemu;
@@ -52,7 +53,8 @@ const USAGE: &str = "usage: cargo xtask <command>   (ARCH: x86_64 (default) or a
   install --root DIR [--arch ARCH] [--init] [--yes]
                                       rs6 into a root file system: bin/, etc/rs6/, and with
                                       --init sbin/init and halt/poweroff/reboot (DIR / needs --yes)
-  bench [--quick] [--only STEP]       rs6 beside s6, runit, daemontools: bench/RESULTS.md";
+  bench [--quick] [--only STEP]       rs6 beside s6, runit, daemontools: bench/RESULTS.md
+  fuzz [--secs N] [--merge] [--check] [TARGET...]  fuzz each parser N s (default 60)";
 
 /// A parsed command line.
 #[derive(Debug, PartialEq, Eq)]
@@ -235,6 +237,9 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().is_some_and(|a| a == "bench") {
         return bench::main(&args[1..]);
+    }
+    if args.first().is_some_and(|a| a == "fuzz") {
+        return fuzz::main(&args[1..]);
     }
     let cmd = match Cmd::parse(&args) {
         Ok(c) => c,
