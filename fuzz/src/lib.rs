@@ -41,6 +41,7 @@ fn with_args<T>(argv: &[CString], f: impl FnOnce(rt::Args) -> T) -> T {
     // null-terminated array. `Args` claims 'static for them: they live until
     // this function returns, and `f` must not keep the Args or what it hands
     // out (the harnesses below only compare and count).
+    // SAFETY: (as above) valid, null-terminated, outlived by their use.
     let args = unsafe { rt::Args::from_raw(argc, ptrs.as_ptr(), env.as_ptr()) };
     f(args)
 }
@@ -49,6 +50,7 @@ fn with_args<T>(argv: &[CString], f: impl FnOnce(rt::Args) -> T) -> T {
 ///
 /// # Safety
 /// The result must not be used after `w` is dropped.
+// SAFETY: an unsafe fn: callers uphold the contract under `# Safety`.
 unsafe fn forever(w: &CStr) -> &'static CStr {
     // SAFETY: the caller keeps `w` alive as long as the result is used.
     unsafe { &*std::ptr::from_ref::<CStr>(w) }

@@ -33,6 +33,7 @@ impl Args {
     /// `argv` must point to `argc` valid C strings followed by a null pointer,
     /// and `envp` to a null-terminated array of C strings, all living until the
     /// process exits (true for the arguments of C `main`).
+    // SAFETY: an unsafe fn: callers uphold the contract under `# Safety`.
     pub unsafe fn from_raw(
         argc: c_int,
         argv: *const *const c_char,
