@@ -1,8 +1,10 @@
 //! Writing command bytes to a control fifo, as s6's `s6_svc_write` does:
 //! open `DIR/SUB/control` write-only and non-blocking (ENXIO: nobody reads
 //! it), then one blocking `write()` of all the bytes, so a reader sees them
-//! in one piece and in order. Used by rs6-svscanctl (`.s6-svscan`); the
-//! outcomes map to s6's exit codes (../shared/spec/s6-compat.md §2.3).
+//! in one piece and in order. Used by rs6-svc (`supervise`), rs6-svscanctl
+//! and rs6-shutdown (`.s6-svscan`); the outcomes map to s6's exit codes
+//! (../shared/spec/s6-compat.md §2.3). An empty byte string only checks that
+//! someone listens.
 
 use crate::Buf;
 use rustix::fs::{Mode, OFlags};
@@ -13,14 +15,14 @@ use rustix::io::Errno;
 pub enum CtlError {
     /// No process reads the fifo (or it is missing): exit 100 in s6.
     NotListening,
-    /// The control directory exists but something in it is wrong: exit 100.
-    Broken,
+    /// The control directory exists but its fifo cannot be opened: exit 100.
+    Broken(Errno),
     /// A system error on DIR itself or while writing: exit 111.
     Sys(Errno),
 }
 
 /// Longest `DIR/SUB/control` path.
-pub const PATH_MAX: usize = 1024;
+pub const PATH_MAX: usize = 4096;
 
 /// Sends `bytes` to `dir/sub/control`.
 pub fn send(dir: &[u8], sub: &[u8], bytes: &[u8]) -> Result<(), CtlError> {
@@ -32,36 +34,47 @@ pub fn send(dir: &[u8], sub: &[u8], bytes: &[u8]) -> Result<(), CtlError> {
     {
         return Err(CtlError::Sys(Errno::NAMETOOLONG));
     }
+    // A C string: rustix copies a byte path into a 256-byte stack buffer,
+    // and longer ones would need the allocator rs6 does not link.
+    let Some(cpath) = path.c_str() else {
+        return Err(CtlError::Sys(Errno::NAMETOOLONG));
+    };
     let fd = match rustix::fs::open(
-        path.as_bytes(),
+        cpath,
         OFlags::WRONLY | OFlags::NONBLOCK | OFlags::CLOEXEC,
         Mode::empty(),
     ) {
         Ok(fd) => fd,
         Err(Errno::NXIO) => return Err(CtlError::NotListening),
-        Err(Errno::NOENT) | Err(Errno::NOTDIR) | Err(Errno::ISDIR) => {
-            return Err(investigate(dir, &mut path));
+        Err(e @ (Errno::NOENT | Errno::NOTDIR | Errno::ISDIR)) => {
+            return Err(investigate(dir, sub, e));
         }
         Err(e) => return Err(CtlError::Sys(e)),
     };
-    let flags = rustix::fs::fcntl_getfl(&fd).map_err(CtlError::Sys)?;
-    rustix::fs::fcntl_setfl(&fd, flags - OFlags::NONBLOCK).map_err(CtlError::Sys)?;
-    if bytes.is_empty() {
-        return Ok(());
+    rustix::fs::fcntl_setfl(&fd, OFlags::WRONLY).map_err(CtlError::Sys)?;
+    if !bytes.is_empty() {
+        // One write: a fifo write of up to PIPE_BUF bytes is atomic.
+        rustix::io::write(&fd, bytes).map_err(CtlError::Sys)?;
     }
-    crate::err::write_all(rustix::fd::AsRawFd::as_raw_fd(&fd), bytes).map_err(CtlError::Sys)
+    Ok(())
 }
 
 /// After ENOENT/ENOTDIR/EISDIR: an unopenable DIR is a system error; a
 /// missing control directory means no supervisor; a present one is broken.
-fn investigate(dir: &[u8], path: &mut Buf<PATH_MAX>) -> CtlError {
-    if let Err(e) = rustix::fs::stat(dir) {
-        return CtlError::Sys(e);
-    }
-    let len = path.len().saturating_sub(b"/control".len());
-    path.truncate(len);
-    match rustix::fs::stat(path.as_bytes()) {
-        Ok(_) => CtlError::Broken,
-        Err(_) => CtlError::NotListening,
+fn investigate(dir: &[u8], sub: &[u8], first: Errno) -> CtlError {
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    let mut path: Buf<PATH_MAX> = Buf::new();
+    path.push(dir);
+    let Some(cdir) = path.c_str() else {
+        return CtlError::Sys(Errno::NAMETOOLONG);
+    };
+    let dirfd = match rustix::fs::open(cdir, flags, Mode::empty()) {
+        Ok(fd) => fd,
+        Err(e) => return CtlError::Sys(e),
+    };
+    match rustix::fs::openat(&dirfd, sub, flags, Mode::empty()) {
+        Err(Errno::NOENT) => CtlError::NotListening,
+        Err(e) => CtlError::Broken(e),
+        Ok(_) => CtlError::Broken(first),
     }
 }

@@ -1,5 +1,5 @@
 //! CONTROL FIFO: the command bytes of `supervise/control` (what `s6-svc`
-//! writes and s6-supervise reads), and the writer side used by `rs6-svc`.
+//! writes and s6-supervise reads). The writer side is `rt::ctl::send`.
 //!
 //! Each byte is one command; the mapping is an exhaustive `match`, never a
 //! position in a string (s6 2.15.1 lost `Q` that way). Unknown bytes are
@@ -146,68 +146,8 @@ impl Command {
     }
 }
 
-/// Why [`write()`] did not deliver the commands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum WriteError {
-    /// Nobody reads the fifo, or there is no `supervise/` (s6-svc exits 100).
-    NotListening,
-    /// `supervise/` exists but the fifo cannot be opened (s6-svc exits 100).
-    BadControlDir(Errno),
-    /// A system error, or an unusable service directory (s6-svc exits 111).
-    System(Errno),
-}
-
-/// Most bytes a path built by [`write()`] may have.
-pub const PATH_MAX: usize = 4096;
-
-/// Writes `commands` to `DIR/supervise/control` in one `write`, as
-/// `s6_svc_writectl` does: open write-only non-blocking (ENXIO ⇒ no reader),
-/// clear O_NONBLOCK, write, close. On ENOENT/ENOTDIR/EISDIR it looks at the
-/// directories to tell "not supervised" from "broken". An empty `commands`
-/// only checks that a supervisor listens.
-///
-/// # References
-/// s6: src/libs6/s6_svc_writectl.c, src/libs6/s6_svc_write.c.
-pub fn write(dir: &[u8], commands: &[u8]) -> Result<(), WriteError> {
-    let mut path = rt::Buf::<PATH_MAX>::new();
-    if !path.try_push(dir) || !path.try_push(b"/supervise/control") {
-        return Err(WriteError::System(Errno::NAMETOOLONG));
-    }
-    let cpath = path.c_str().ok_or(WriteError::System(Errno::NAMETOOLONG))?;
-    let fd = match rustix::fs::open(
-        cpath,
-        OFlags::WRONLY | OFlags::NONBLOCK | OFlags::CLOEXEC,
-        Mode::empty(),
-    ) {
-        Ok(fd) => fd,
-        Err(Errno::NXIO) => return Err(WriteError::NotListening),
-        Err(e @ (Errno::NOENT | Errno::NOTDIR | Errno::ISDIR)) => return Err(investigate(dir, e)),
-        Err(e) => return Err(WriteError::System(e)),
-    };
-    rustix::fs::fcntl_setfl(&fd, OFlags::WRONLY).map_err(WriteError::System)?;
-    if !commands.is_empty() {
-        rustix::io::write(&fd, commands).map_err(WriteError::System)?;
-    }
-    Ok(())
-}
-
-fn investigate(dir: &[u8], first: Errno) -> WriteError {
-    let mut path = rt::Buf::<PATH_MAX>::new();
-    path.push(dir);
-    let Some(cdir) = path.c_str() else {
-        return WriteError::System(Errno::NAMETOOLONG);
-    };
-    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
-    let dirfd = match rustix::fs::open(cdir, flags, Mode::empty()) {
-        Ok(fd) => fd,
-        Err(e) => return WriteError::System(e),
-    };
-    match rustix::fs::openat(&dirfd, c"supervise", flags, Mode::empty()) {
-        Err(Errno::NOENT) => WriteError::NotListening,
-        Err(e) => WriteError::BadControlDir(e),
-        Ok(_) => WriteError::BadControlDir(first),
-    }
-}
+/// Most bytes of a path the tools build under a service directory.
+pub const PATH_MAX: usize = rt::ctl::PATH_MAX;
 
 /// True when a supervisor holds `DIR/supervise/lock` (s6-svok's test:
 /// `F_GETLK` sees a conflicting lock). A missing lock file means "no".

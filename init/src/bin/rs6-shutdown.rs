@@ -56,7 +56,7 @@ fn main(args: rt::Args) -> u8 {
             .s(b"unable to tell rs6-svscan to stop: ")
             .s(match e {
                 rt::ctl::CtlError::NotListening => b"not listening",
-                rt::ctl::CtlError::Broken => b"bad .s6-svscan directory",
+                rt::ctl::CtlError::Broken(_) => b"bad .s6-svscan directory",
                 rt::ctl::CtlError::Sys(e) => sys::strerror(e),
             })
             .emit();

@@ -40,10 +40,11 @@ fn main(args: rt::Args) -> u8 {
             .s(dir)
             .s(b": supervisor not listening")
             .die(EXIT_USAGE),
-        Err(CtlError::Broken) => Msg::fatal(PROG)
-            .s(b"unable to control ")
+        Err(CtlError::Broken(e)) => Msg::fatal(PROG)
+            .s(b"something is wrong with the ")
             .s(dir)
-            .s(b": something is wrong with the .s6-svscan directory")
+            .s(b"/.s6-svscan directory")
+            .errno(e)
             .die(EXIT_USAGE),
         Err(CtlError::Sys(e)) => Msg::fatal(PROG)
             .unable(b"control", dir)

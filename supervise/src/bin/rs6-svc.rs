@@ -9,11 +9,12 @@
 #![cfg_attr(not(test), no_main)]
 
 use ftrig::svlisten::{self, ListenError, Mode, Service, WaitError};
+use rt::ctl::{self, CtlError};
 use rt::err::{EXIT_TEMP, EXIT_USAGE, Msg};
 use rt::getopt::{Getopt, Opt};
 use rustix::fs::Access;
 use rustix::io::Errno;
-use supervise::control::{self, Command, WriteError};
+use supervise::control::Command;
 
 rt::entry!(main);
 
@@ -107,7 +108,7 @@ fn readiness_or_not(dir: &[u8], letter: u8) -> u8 {
     if letter != b'U' && letter != b'R' {
         return letter;
     }
-    let mut path = rt::Buf::<{ control::PATH_MAX }>::new();
+    let mut path = rt::Buf::<{ ctl::PATH_MAX }>::new();
     path.push(dir).push(b"/notification-fd");
     match path.c_str().map(|p| rustix::fs::access(p, Access::EXISTS)) {
         Some(Ok(())) => letter,
@@ -133,16 +134,16 @@ fn readiness_or_not(dir: &[u8], letter: u8) -> u8 {
 /// Writes the command bytes; returns the exit code (0 delivered, 100 no
 /// supervisor or a broken `supervise/`, 111 system error), printing why.
 fn send(dir: &[u8], cmds: &[u8]) -> u8 {
-    match control::write(dir, cmds) {
+    match ctl::send(dir, b"supervise", cmds) {
         Ok(()) => 0,
-        Err(WriteError::NotListening) => {
+        Err(CtlError::NotListening) => {
             Msg::fatal(PROG)
                 .unable(b"control", dir)
                 .s(b": supervisor not listening")
                 .emit();
             EXIT_USAGE
         }
-        Err(WriteError::BadControlDir(e)) => {
+        Err(CtlError::Broken(e)) => {
             Msg::fatal(PROG)
                 .s(b"something is wrong with the ")
                 .s(dir)
@@ -151,7 +152,7 @@ fn send(dir: &[u8], cmds: &[u8]) -> u8 {
                 .emit();
             EXIT_USAGE
         }
-        Err(WriteError::System(e)) => {
+        Err(CtlError::Sys(e)) => {
             Msg::fatal(PROG).unable(b"control", dir).errno(e).emit();
             EXIT_TEMP
         }
