@@ -10,9 +10,9 @@
 //! - [`fifodir`]: create a fifodir (modes 1733 / 3730), notify, clean.
 //! - [`listener`]: subscribe (make our fifo), read, unsubscribe.
 //! - [`pattern`] and [`regex`]: the POSIX ERE matching of `s6-ftrig-wait`.
-//! - [`svlisten`]: waiting for a service state (`rs6-svwait`,
-//!   `rs6-svlisten1`, `rs6-svc -w`), race-free: subscribe, read
-//!   `supervise/status`, then apply events.
+//! - Waiting for a service state (`rs6-svwait`, `rs6-svlisten1`,
+//!   `rs6-svc -w`) builds on these in `supervise::svlisten`, next to the
+//!   status file format it reads.
 //! - [`spawn`]: the program `-listen1` tools start between subscribing and
 //!   waiting.
 //!
@@ -31,7 +31,6 @@ pub mod listener;
 pub mod pattern;
 pub mod regex;
 pub mod spawn;
-pub mod svlisten;
 
 /// Longest path rs6's ftrig accepts (Linux's PATH_MAX, NUL included).
 pub const PATH_MAX: usize = 4096;

@@ -8,7 +8,7 @@
 //! | target | parser | reads bytes from |
 //! |---|---|---|
 //! | `control` | `supervise::control::Command::from_byte` → `supervise::dfa` (and `init::scan::control`) | `supervise/control`, `.s6-svscan/control` |
-//! | `status` | `supervise::status::Status::parse`, `svstat::View`, `ftrig::svlisten::State` | `supervise/status` |
+//! | `status` | `supervise::status::Status::parse`, `svstat::View`, `supervise::svlisten::State` | `supervise/status` |
 //! | `servicedir` | `supervise::servicedir::parse_*`, `rt::sig::parse` | `notification-fd`, `timeout-*`, `max-death-tally`, `lock-fd`, `down-signal`, `nosetsid` |
 //! | `death_tally` | `supervise::dtally` | `supervise/death_tally` |
 //! | `svstat_fields` | `supervise::svstat::parse_list` | `rs6-svstat -o LIST` |
@@ -172,7 +172,7 @@ pub fn status(data: &[u8]) {
         Death::Signal(s) => assert!(s != 0 && s != 0x7f && u16::from(s) == st.wstat & 0x7f),
         Death::Other => assert_eq!(st.wstat & 0x7f, 0x7f),
     }
-    let state = ftrig::svlisten::State::from_status(&rec);
+    let state = supervise::svlisten::State::from_status(&rec);
     assert_eq!((state.up, state.ready), (st.is_up(), st.ready));
 
     let mut now = [0u8; 12];
@@ -346,13 +346,15 @@ pub fn getopt(data: &[u8]) {
                     if let Some(v) = v {
                         let _ = ftrig::parse_ms(v);
                         let _ = rt::buf::parse_u64(v).map(u32::try_from);
-                        let _ = v.first().map(|&c| ftrig::svlisten::Mode::from_letter(c));
+                        let _ = v
+                            .first()
+                            .map(|&c| supervise::svlisten::Mode::from_letter(c));
                         if c == b'o' {
                             let _ = supervise::svstat::parse_list(v, &mut fields);
                         }
                     } else {
                         let _ = Command::from_byte(c);
-                        let _ = ftrig::svlisten::Mode::from_letter(c);
+                        let _ = supervise::svlisten::Mode::from_letter(c);
                     }
                 }
                 Opt::Bad(c) => {

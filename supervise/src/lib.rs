@@ -34,4 +34,5 @@ pub mod servicedir;
 pub mod setup;
 pub mod spawn;
 pub mod status;
+pub mod svlisten;
 pub mod svstat;

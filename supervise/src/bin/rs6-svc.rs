@@ -8,13 +8,13 @@
 #![cfg_attr(not(test), no_std)]
 #![cfg_attr(not(test), no_main)]
 
-use ftrig::svlisten::{self, ListenError, Mode, Service, WaitError};
 use rt::ctl::{self, CtlError};
 use rt::err::{EXIT_TEMP, EXIT_USAGE, Msg};
 use rt::getopt::{Getopt, Opt};
 use rustix::fs::Access;
 use rustix::io::Errno;
 use supervise::control::Command;
+use supervise::svlisten::{self, ListenError, Mode, Service, WaitError};
 
 rt::entry!(main);
 

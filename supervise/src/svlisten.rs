@@ -16,7 +16,8 @@
 //! Callers: `rs6-svwait` ([`svwait`]), `rs6-svlisten1` and `rs6-svc -w`
 //! ([`Service::listen`] before acting, [`listen1`] after).
 
-use crate::listener::Listener;
+use crate::status::{self, field, flag};
+use ftrig::listener::Listener;
 use rustix::event::{PollFd, PollFlags};
 use rustix::fd::BorrowedFd;
 use rustix::fs::OFlags;
@@ -26,15 +27,7 @@ use rustix::io::Errno;
 pub const MAX_SERVICES: usize = 128;
 
 /// Size of `supervise/status` (s6 2.11 layout; see doc/status-file.md).
-pub const STATUS_LEN: usize = 35;
-/// Offset of the pid (u64 big-endian) in `supervise/status`.
-const STATUS_PID: core::ops::Range<usize> = 24..32;
-/// Offset of the flags byte in `supervise/status`.
-const STATUS_FLAGS: usize = 34;
-/// Flag bit: `./finish` is running.
-const FLAG_FINISHING: u8 = 0x02;
-/// Flag bit: ready (up: readiness notified; down: finish done).
-const FLAG_READY: u8 = 0x08;
+pub const STATUS_LEN: usize = status::LEN;
 
 /// The two bits s6-svwait tracks per service.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,12 +43,12 @@ impl State {
     /// not finishing, ready = the ready flag.
     pub fn from_status(rec: &[u8; STATUS_LEN]) -> State {
         let pid = rec
-            .get(STATUS_PID)
+            .get(field::PID)
             .is_some_and(|p| p.iter().any(|&b| b != 0));
-        let flags = rec.get(STATUS_FLAGS).copied().unwrap_or(0);
+        let flags = rec.get(field::FLAGS).copied().unwrap_or(0);
         State {
-            up: pid && flags & FLAG_FINISHING == 0,
-            ready: flags & FLAG_READY != 0,
+            up: pid && flags & flag::FINISHING == 0,
+            ready: flags & flag::READY != 0,
         }
     }
 
@@ -146,7 +139,7 @@ pub enum ListenError {
 /// Reads `DIR/supervise/status` (the 35 bytes s6-svstat reads); EPIPE when
 /// the file is shorter.
 pub fn read_status(servicedir: &[u8]) -> Result<[u8; STATUS_LEN], Errno> {
-    let mut path: rt::Buf<{ crate::PATH_MAX }> = rt::Buf::new();
+    let mut path: rt::Buf<{ ftrig::PATH_MAX }> = rt::Buf::new();
     if !(path.try_push(servicedir) && path.try_push(b"/supervise/status")) {
         return Err(Errno::NAMETOOLONG);
     }
@@ -180,12 +173,12 @@ impl Service {
     /// directory): create `DIR/event` if missing (3730, our egid), subscribe
     /// to it, then read the initial state from `DIR/supervise/status`.
     pub fn listen(servicedir: &[u8]) -> Result<Service, ListenError> {
-        let mut path: rt::Buf<{ crate::PATH_MAX }> = rt::Buf::new();
+        let mut path: rt::Buf<{ ftrig::PATH_MAX }> = rt::Buf::new();
         if !(path.try_push(servicedir) && path.try_push(b"/event")) {
             return Err(ListenError::Subscribe(Errno::NAMETOOLONG));
         }
         let gid = rustix::process::getegid();
-        let _ = crate::fifodir::create(path.as_bytes(), Some(gid), false);
+        let _ = ftrig::fifodir::create(path.as_bytes(), Some(gid), false);
         let listener = Listener::subscribe(path.as_bytes()).map_err(ListenError::Subscribe)?;
         let rec = read_status(servicedir).map_err(ListenError::Status)?;
         Ok(Service {

@@ -3,9 +3,9 @@
 #![cfg_attr(not(test), no_std)]
 #![cfg_attr(not(test), no_main)]
 
-use ftrig::svlisten::{self, ListenError, MAX_SERVICES, Mode, Service, WaitError};
 use rt::err::{EXIT_TEMP, EXIT_USAGE, Msg, die_unable, die_usage};
 use rt::getopt::{Getopt, Opt};
+use supervise::svlisten::{self, ListenError, MAX_SERVICES, Mode, Service, WaitError};
 
 rt::entry!(main);
 

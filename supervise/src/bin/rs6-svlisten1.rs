@@ -5,11 +5,11 @@
 #![cfg_attr(not(test), no_main)]
 
 use core::ffi::CStr;
-use ftrig::svlisten::{self, ListenError, Mode, Service, WaitError};
 use rt::err::{EXIT_TEMP, Msg, die_unable, die_usage};
 use rt::getopt::{Getopt, Opt};
 use rustix::fd::AsFd;
 use rustix::io::Errno;
+use supervise::svlisten::{self, ListenError, Mode, Service, WaitError};
 
 rt::entry!(main);
 
